@@ -1,0 +1,8 @@
+// Placeholder until this command's layer lands; replaced by the real implementation.
+#include "runtime/cli/args.h"
+#include "runtime/cli/commands.h"
+namespace glm::cli {
+int cmd_logits(const Argv&) { return fail(kExitUsage, "this command is not built yet"); }
+int cmd_generate(const Argv&) { return fail(kExitUsage, "this command is not built yet"); }
+int cmd_bench_engine(const Argv&) { return fail(kExitUsage, "this command is not built yet"); }
+}  // namespace glm::cli

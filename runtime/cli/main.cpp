@@ -1,0 +1,71 @@
+// glm-agent: a thin main over glm_runtime. Dispatches on the subcommand name (ARCHITECTURE.md, CLI).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtime/cli/args.h"
+#include "runtime/cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: glm-agent <command> [options]
+
+commands:
+  info [--json]                                   version, compiled backends, devices
+  tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
+  generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
+  logits --model DIR --ids CSV [--all]
+  grammar test|bench ...                          grammar-constrained decoding tools
+  lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
+  chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
+  bench tokenizer|engine ...                      benchmarks printing JSON
+
+exit codes: 0 success, 1 the task or input failed, 2 usage error, 130 interrupted
+)";
+
+struct Command {
+  const char* name;
+  int (*run)(const glm::cli::Argv&);
+};
+
+int cmd_bench(const glm::cli::Argv& argv) {
+  if (argv.empty()) return glm::cli::fail(glm::cli::kExitUsage, "bench needs a target: tokenizer | engine");
+  glm::cli::Argv rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "tokenizer") return glm::cli::cmd_bench_tokenizer(rest);
+  if (argv[0] == "engine") return glm::cli::cmd_bench_engine(rest);
+  if (argv[0] == "grammar") {
+    glm::cli::Argv g{"bench"};
+    g.insert(g.end(), rest.begin(), rest.end());
+    return glm::cli::cmd_grammar(g);
+  }
+  return glm::cli::fail(glm::cli::kExitUsage, "unknown bench target '" + argv[0] + "'");
+}
+
+const Command kCommands[] = {
+    {"info", glm::cli::cmd_info},
+    {"tokenize", glm::cli::cmd_tokenize},
+    {"chat-render", glm::cli::cmd_chat_render},
+    {"logits", glm::cli::cmd_logits},
+    {"generate", glm::cli::cmd_generate},
+    {"grammar", glm::cli::cmd_grammar},
+    {"lua", glm::cli::cmd_lua},
+    {"bench", cmd_bench},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? glm::cli::kExitUsage : glm::cli::kExitOk;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    return glm::cli::cmd_info({});
+  }
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  for (const auto& c : kCommands)
+    if (c.name == std::string(argv[1])) return c.run(rest);
+  std::fprintf(stderr, "glm-agent: unknown command '%s'\n\n%s", argv[1], kUsage);
+  return glm::cli::kExitUsage;
+}

@@ -1,0 +1,7 @@
+// placeholder: chat-render lands with model/chat.
+#include "runtime/cli/args.h"
+#include "runtime/cli/commands.h"
+namespace glm::cli {
+int cmd_chat_render(const Argv&) { return fail(kExitUsage, "chat-render is not built yet"); }
+int cmd_bench_tokenizer(const Argv&) { return fail(kExitUsage, "bench tokenizer is not built yet"); }
+}  // namespace glm::cli

@@ -3,5 +3,4 @@
 #include "runtime/cli/commands.h"
 namespace glm::cli {
 int cmd_chat_render(const Argv&) { return fail(kExitUsage, "chat-render is not built yet"); }
-int cmd_bench_tokenizer(const Argv&) { return fail(kExitUsage, "bench tokenizer is not built yet"); }
 }  // namespace glm::cli

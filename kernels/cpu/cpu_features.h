@@ -1,0 +1,16 @@
+// kernels/cpu/cpu_features.h — which SIMD level the kernels use, chosen once at run time.
+//
+// Threads: isa() is computed once (thread-safe static) and then read-only. GLM_CPU_ISA=scalar|avx2|avx512
+// in the environment caps the level (for tests and benchmarks of the fallbacks).
+#pragma once
+
+#include <string_view>
+
+namespace glm::kernels {
+
+enum class Isa { scalar, avx2, avx512 };
+
+Isa isa();
+std::string_view isa_name(Isa i);
+
+}  // namespace glm::kernels

@@ -1,0 +1,36 @@
+// kernels/cpu/matmul.h — y = x · Wᵀ for a weight matrix of any DType and f32 activations.
+//
+// W is row-major [rows = out, cols = in] as stored (torch layout); x holds n_tok rows of cols floats.
+// Accumulation is fp32; weights are converted (bf16/f16) or dequantized (q8_0/q4_0) inside the dot
+// products, never materialized. The SIMD level comes from isa() (AVX-512, AVX2/FMA or scalar).
+// Threads: matmul() splits the output rows over the pool; it must be called from the pool's owner.
+// Preconditions (asserted): cols % 32 == 0 for block types; row_bytes == dtype_row_bytes(dtype, cols).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/dtype.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace glm::kernels {
+
+struct MatView {
+  DType dtype = DType::f32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;
+  size_t row_bytes = 0;
+
+  const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + size_t(r) * row_bytes; }
+  size_t n_bytes() const { return size_t(rows) * row_bytes; }
+};
+
+// y[t * ldy + o] = sum_k x[t * ldx + k] * W[o][k] for t < n_tok, o < w.rows.
+void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool);
+
+// The same for output rows [row_begin, row_end) on the calling thread only.
+void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+                 int64_t row_begin, int64_t row_end);
+
+}  // namespace glm::kernels

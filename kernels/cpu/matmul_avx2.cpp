@@ -1,0 +1,140 @@
+// AVX2/FMA matmul kernels (see matmul.h). Compiled for AVX2 via the pragma; only called when isa() says so.
+#include "kernels/cpu/matmul_isa.h"
+
+#pragma GCC target("avx2,fma,f16c")
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace glm::kernels::isa_impl {
+namespace {
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
+inline float bf16f(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+// load8(row, kb, j): weights 32kb + 8j .. +7 as f32.
+struct LoadF32 {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + kb * 32 + j * 8);
+  }
+  static float at(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row)[k]; }
+};
+struct LoadBF16 {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + kb * 64 + j * 16));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float at(const uint8_t* row, int64_t k) { return bf16f(load_u16(row + 2 * k)); }
+};
+struct LoadF16 {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + kb * 64 + j * 16)));
+  }
+  static float at(const uint8_t* row, int64_t k) { return _cvtsh_ss(load_u16(row + 2 * k)); }
+};
+struct LoadQ8_0 {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j) {
+    const uint8_t* p = row + kb * 34;
+    __m256 d = _mm256_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + j * 8));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d);
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+struct LoadQ4_0 {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j) {
+    const uint8_t* p = row + kb * 18;
+    __m256 d = _mm256_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 2 + (j & 1) * 8));
+    if (j >= 2) v = _mm_srli_epi16(v, 4);
+    v = _mm_and_si128(v, _mm_set1_epi8(15));
+    __m256i i = _mm256_sub_epi32(_mm256_cvtepu8_epi32(v), _mm256_set1_epi32(8));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(i), d);
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <class L, int R, int T>
+inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  __m256 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  const int64_t nb = cols / 32;
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    for (int j = 0; j < 4; ++j) {
+      __m256 xv[T];
+      for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + t * ldx + kb * 32 + j * 8);
+      for (int r = 0; r < R; ++r) {
+        __m256 wv = L::load8(w + r * rb, kb, j);
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float s = hsum(acc[r][t]);
+      for (int64_t k = nb * 32; k < cols; ++k) s += L::at(w + r * rb, k) * x[t * ldx + k];
+      y[t * ldy + r] = s;
+    }
+}
+
+template <class L, int R>
+inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y,
+                        int64_t ldy) {
+  int t = 0;
+  for (; t + 2 <= n_tok; t += 2) tile<L, R, 2>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
+  if (t < n_tok) tile<L, R, 1>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
+}
+
+template <class L>
+void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+         int64_t r0, int64_t r1) {
+  if (n_tok == 1) {
+    int64_t o = r0;
+    for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+    for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+    return;
+  }
+  int64_t chunk = (256 * 1024) / (cols * 4);
+  chunk = chunk < 2 ? 2 : (chunk / 2) * 2;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += chunk) {
+    int nt = int(n_tok - t0 < chunk ? n_tok - t0 : chunk);
+    const float* xc = x + t0 * ldx;
+    float* yc = y + t0 * ldy;
+    int64_t o = r0;
+    for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
+    for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
+  }
+}
+
+}  // namespace
+
+void matmul_rows_avx2(int dtype, const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok,
+                      float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0
+    case 0: run<LoadF32>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 1: run<LoadF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 2: run<LoadBF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 3: run<LoadQ8_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 4: run<LoadQ4_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    default: __builtin_trap();
+  }
+}
+
+}  // namespace glm::kernels::isa_impl

@@ -1,0 +1,157 @@
+// AVX-512 matmul kernels (see matmul.h). Compiled for AVX-512 via the pragma; only called when isa() says so.
+#include "kernels/cpu/matmul_isa.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace glm::kernels::isa_impl {
+namespace {
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
+inline float bf16f(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+// Each loader yields 32 consecutive weights of block kb (columns 32kb .. 32kb+31) as two f32 vectors,
+// and, for the non-block types, single elements for the column tail.
+struct LoadF32 {
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const float* p = reinterpret_cast<const float*>(row) + kb * 32;
+    lo = _mm512_loadu_ps(p);
+    hi = _mm512_loadu_ps(p + 16);
+  }
+  static float at(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row)[k]; }
+};
+struct LoadBF16 {
+  static __m512 cvt(const uint8_t* p) {
+    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* p = row + kb * 64;
+    lo = cvt(p);
+    hi = cvt(p + 32);
+  }
+  static float at(const uint8_t* row, int64_t k) { return bf16f(load_u16(row + 2 * k)); }
+};
+struct LoadF16 {
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* p = row + kb * 64;
+    lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    hi = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+  }
+  static float at(const uint8_t* row, int64_t k) { return _cvtsh_ss(load_u16(row + 2 * k)); }
+};
+struct LoadQ8_0 {
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* p = row + kb * 34;
+    __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+    lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), d);
+    hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), d);
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }  // cols % 32 == 0 for block types
+};
+struct LoadQ4_0 {
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* p = row + kb * 18;
+    __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+    const __m128i m = _mm_set1_epi8(15);
+    __m512i l = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(v, m)), _mm512_set1_epi32(8));
+    __m512i h = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), m)), _mm512_set1_epi32(8));
+    lo = _mm512_mul_ps(_mm512_cvtepi32_ps(l), d);
+    hi = _mm512_mul_ps(_mm512_cvtepi32_ps(h), d);
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+
+// R weight rows × T token rows; y[t * ldy + r].
+template <class L, int R, int T>
+inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const int64_t nb = cols / 32;
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    __m512 xl[T], xh[T];
+    for (int t = 0; t < T; ++t) {
+      xl[t] = _mm512_loadu_ps(x + t * ldx + kb * 32);
+      xh[t] = _mm512_loadu_ps(x + t * ldx + kb * 32 + 16);
+    }
+    for (int r = 0; r < R; ++r) {
+      __m512 lo, hi;
+      L::load32(w + r * rb, kb, lo, hi);
+      for (int t = 0; t < T; ++t) {
+        acc[r][t] = _mm512_fmadd_ps(lo, xl[t], acc[r][t]);
+        acc[r][t] = _mm512_fmadd_ps(hi, xh[t], acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float s = _mm512_reduce_add_ps(acc[r][t]);
+      for (int64_t k = nb * 32; k < cols; ++k) s += L::at(w + r * rb, k) * x[t * ldx + k];
+      y[t * ldy + r] = s;
+    }
+}
+
+template <class L, int R>
+inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y,
+                        int64_t ldy) {
+  int t = 0;
+  for (; t + 4 <= n_tok; t += 4) tile<L, R, 4>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
+  switch (n_tok - t) {
+    case 3: tile<L, R, 3>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
+    case 2: tile<L, R, 2>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
+    case 1: tile<L, R, 1>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
+    default: break;
+  }
+}
+
+template <class L>
+void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+         int64_t r0, int64_t r1) {
+  if (n_tok == 1) {
+    int64_t o = r0;
+    for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+    for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+    return;
+  }
+  // Token chunks small enough that their activations stay in L2 while the weight rows stream past.
+  int64_t chunk = (256 * 1024) / (cols * 4);
+  chunk = chunk < 4 ? 4 : (chunk / 4) * 4;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += chunk) {
+    int nt = int(n_tok - t0 < chunk ? n_tok - t0 : chunk);
+    const float* xc = x + t0 * ldx;
+    float* yc = y + t0 * ldy;
+    int64_t o = r0;
+    for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
+    for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
+  }
+}
+
+}  // namespace
+
+void matmul_rows_avx512(int dtype, const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok,
+                        float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0
+    case 0: run<LoadF32>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 1: run<LoadF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 2: run<LoadBF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 3: run<LoadQ8_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 4: run<LoadQ4_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    default: __builtin_trap();
+  }
+}
+
+}  // namespace glm::kernels::isa_impl

@@ -1,0 +1,16 @@
+// kernels/cpu/matmul_isa.h — per-ISA entry points of matmul (internal to kernels/cpu).
+// The ISA files include no STL headers, so no inline library code is compiled for a wider ISA.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace glm::kernels::isa_impl {
+
+// dtype is the integer value of DType. Same contract as matmul_rows().
+void matmul_rows_avx512(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const float* x, int64_t ldx,
+                        int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+void matmul_rows_avx2(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const float* x, int64_t ldx,
+                      int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+
+}  // namespace glm::kernels::isa_impl

@@ -1,0 +1,278 @@
+#include "model/weights.h"
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "model/safetensors.h"
+#include "model/tensor_names.h"
+
+namespace glm {
+
+int64_t TensorRef::n_elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string TensorRef::shape_string() const {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+const MappedFile& TensorStore::add_file(MappedFile file) {
+  files_.push_back(std::make_unique<MappedFile>(std::move(file)));
+  return *files_.back();
+}
+
+Status TensorStore::add_tensor(TensorRef t) {
+  if (index_.count(t.name))
+    return make_error(ErrorCode::invalid_argument, "tensor '" + t.name + "' appears twice (in '" + t.file + "')");
+  index_.emplace(t.name, tensors_.size());
+  tensors_.push_back(std::move(t));
+  return {};
+}
+
+const TensorRef* TensorStore::find(std::string_view name) const {
+  auto it = index_.find(std::string(name));
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+const float* Glm4Weights::own_f32(std::vector<float> v) {
+  auto p = std::make_unique<float[]>(v.size());
+  std::memcpy(p.get(), v.data(), v.size() * 4);
+  owned_f32_.push_back(std::move(p));
+  return owned_f32_.back().get();
+}
+
+MatView Glm4Weights::own_matrix(DType dtype, int64_t rows, int64_t cols) {
+  MatView m;
+  m.dtype = dtype;
+  m.rows = rows;
+  m.cols = cols;
+  m.row_bytes = kernels::dtype_row_bytes(dtype, cols);
+  // 64-byte aligned start; new[] of uint8_t is only 16-aligned, so over-allocate.
+  auto p = std::make_unique<uint8_t[]>(m.n_bytes() + 64);
+  uintptr_t a = (reinterpret_cast<uintptr_t>(p.get()) + 63) & ~uintptr_t(63);
+  m.data = reinterpret_cast<const void*>(a);
+  owned_bytes_.push_back(std::move(p));
+  return m;
+}
+
+size_t Glm4Weights::decode_bytes() const {
+  size_t n = output_.n_bytes();
+  for (const auto& l : layers_)
+    n += l.wq.n_bytes() + l.wk.n_bytes() + l.wv.n_bytes() + l.wo.n_bytes() + l.w_gate_up.n_bytes() + l.w_down.n_bytes();
+  return n;
+}
+
+namespace {
+std::string name_of(TensorId id, int il, bool gguf) { return gguf ? gguf_tensor_name(id, il) : hf_tensor_name(id, il); }
+
+Result<const TensorRef*> find_shaped(const TensorStore& store, TensorId id, int il, bool gguf,
+                                     std::vector<int64_t> expect) {
+  std::string name = name_of(id, il, gguf);
+  const TensorRef* t = store.find(name);
+  if (!t) return make_error(ErrorCode::not_found, "missing tensor '" + name + "'");
+  if (t->shape != expect) {
+    TensorRef e;
+    e.shape = expect;
+    return make_error(ErrorCode::invalid_argument, "tensor '" + name + "' has shape " + t->shape_string() +
+                                                       ", config.json implies " + e.shape_string());
+  }
+  return t;
+}
+
+void parallel_rows(kernels::ThreadPool* pool, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  if (!pool || pool->n_threads() == 1) {
+    fn(0, rows);
+    return;
+  }
+  pool->run([&](int ith, int nth) {
+    int64_t b, e;
+    kernels::ThreadPool::split(rows, ith, nth, 1, &b, &e);
+    if (b < e) fn(b, e);
+  });
+}
+}  // namespace
+
+Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore store, bool gguf,
+                                            const WeightOptions& opt) {
+  GLM_TRY(c.validate());
+  Glm4Weights w;
+  w.config_ = c;
+  w.store_ = std::move(store);
+  const TensorStore& st = w.store_;
+
+  // A vector (norm weight or bias) → owned f32.
+  auto vec = [&](TensorId id, int il, int64_t n) -> Result<const float*> {
+    auto t = find_shaped(st, id, il, gguf, {n});
+    if (!t) return t.take_error();
+    std::vector<float> v(static_cast<size_t>(n));
+    kernels::dequantize_row((*t)->dtype, (*t)->data, v.data(), n);
+    return w.own_f32(std::move(v));
+  };
+  // A matrix [rows, cols] → a view into the mapping, or a re-encoded owned copy.
+  auto mat = [&](TensorId id, int il, int64_t rows, int64_t cols, bool allow_convert) -> Result<MatView> {
+    auto t = find_shaped(st, id, il, gguf, {rows, cols});
+    if (!t) return t.take_error();
+    const TensorRef& r = **t;
+    MatView m;
+    m.dtype = r.dtype;
+    m.rows = rows;
+    m.cols = cols;
+    m.row_bytes = kernels::dtype_row_bytes(r.dtype, cols);
+    m.data = r.data;
+    if (m.n_bytes() != r.n_bytes)
+      return make_error(ErrorCode::invalid_argument, "tensor '" + r.name + "' holds " + std::to_string(r.n_bytes) +
+                                                         " bytes, expected " + std::to_string(m.n_bytes()));
+    if (allow_convert && opt.matmul_dtype && *opt.matmul_dtype != r.dtype) {
+      DType to = *opt.matmul_dtype;
+      if (kernels::dtype_is_blocked(to) && cols % kernels::kQBlock != 0)
+        return make_error(ErrorCode::unsupported, "cannot quantize '" + r.name + "' to " +
+                                                      std::string(kernels::dtype_name(to)) +
+                                                      ": its row length is not a multiple of 32");
+      MatView q = w.own_matrix(to, rows, cols);
+      parallel_rows(opt.pool, rows, [&](int64_t b, int64_t e) {
+        std::vector<float> tmp(static_cast<size_t>(cols));
+        for (int64_t i = b; i < e; ++i) {
+          kernels::dequantize_row(m.dtype, m.row(i), tmp.data(), cols);
+          kernels::quantize_row(to, tmp.data(), const_cast<uint8_t*>(q.row(i)), cols);
+        }
+      });
+      return q;
+    }
+    return m;
+  };
+
+  auto emb = mat(TensorId::token_embd, 0, c.n_vocab, c.n_embd, false);
+  if (!emb) return emb.take_error();
+  w.token_embd_ = *emb;
+  auto on = vec(TensorId::output_norm, 0, c.n_embd);
+  if (!on) return on.take_error();
+  w.output_norm_ = *on;
+  if (c.tie_word_embeddings || (gguf && !st.find(gguf_tensor_name(TensorId::output)))) {
+    w.output_ = w.token_embd_;
+  } else {
+    auto out = mat(TensorId::output, 0, c.n_vocab, c.n_embd, true);
+    if (!out) return out.take_error();
+    w.output_ = *out;
+  }
+
+  for (int il = 0; il < c.n_layer; ++il) {
+    LayerWeights L;
+#define GLM_BIND(field, expr)            \
+  do {                                   \
+    auto r_ = (expr);                    \
+    if (!r_) return r_.take_error();     \
+    L.field = *r_;                       \
+  } while (0)
+    GLM_BIND(attn_norm, vec(TensorId::attn_norm, il, c.n_embd));
+    GLM_BIND(wq, mat(TensorId::attn_q, il, c.q_dim(), c.n_embd, true));
+    GLM_BIND(wk, mat(TensorId::attn_k, il, c.kv_dim(), c.n_embd, true));
+    GLM_BIND(wv, mat(TensorId::attn_v, il, c.kv_dim(), c.n_embd, true));
+    if (c.attention_bias) {
+      GLM_BIND(bq, vec(TensorId::attn_q_bias, il, c.q_dim()));
+      GLM_BIND(bk, vec(TensorId::attn_k_bias, il, c.kv_dim()));
+      GLM_BIND(bv, vec(TensorId::attn_v_bias, il, c.kv_dim()));
+    } else if (st.find(name_of(TensorId::attn_q_bias, il, gguf))) {
+      return make_error(ErrorCode::invalid_argument,
+                        "config.json says attention_bias = false but the checkpoint has '" +
+                            name_of(TensorId::attn_q_bias, il, gguf) + "'");
+    }
+    GLM_BIND(wo, mat(TensorId::attn_output, il, c.n_embd, c.q_dim(), true));
+    GLM_BIND(post_attn_norm, vec(TensorId::post_attn_norm, il, c.n_embd));
+    GLM_BIND(ffn_norm, vec(TensorId::ffn_norm, il, c.n_embd));
+    GLM_BIND(w_gate_up, mat(TensorId::ffn_gate_up, il, 2 * c.n_ff, c.n_embd, true));
+    GLM_BIND(w_down, mat(TensorId::ffn_down, il, c.n_embd, c.n_ff, true));
+    GLM_BIND(post_ffn_norm, vec(TensorId::post_ffn_norm, il, c.n_embd));
+#undef GLM_BIND
+    w.layers_.push_back(L);
+  }
+  return w;
+}
+
+Result<Glm4Weights> Glm4Weights::load(const std::string& model_dir, const WeightOptions& opt) {
+  auto config = Glm4Config::load(model_dir);
+  if (!config) return config.take_error();
+  auto store = load_safetensors(model_dir);
+  if (!store) return store.take_error();
+  return from_store(*config, std::move(store).value(), false, opt);
+}
+
+namespace {
+// splitmix64 → approximately normal via the sum of 4 uniforms (fast; the distribution's shape is irrelevant).
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  float normal() {
+    uint64_t r = next();
+    float s = 0;
+    for (int i = 0; i < 4; ++i) s += float((r >> (16 * i)) & 0xffff) * (1.0f / 65536.0f);
+    return (s - 2.0f) * 1.7320508f;  // unit variance
+  }
+};
+}  // namespace
+
+Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed, kernels::ThreadPool* pool) {
+  Glm4Weights w;
+  w.config_ = c;
+  uint64_t tensor_seed = seed;
+  auto fill = [&](DType dt, int64_t rows, int64_t cols, float scale) {
+    MatView m = w.own_matrix(dt, rows, cols);
+    uint64_t base = (tensor_seed += 0x1234567ull);
+    parallel_rows(pool, rows, [&](int64_t b, int64_t e) {
+      std::vector<float> tmp(static_cast<size_t>(cols));
+      for (int64_t i = b; i < e; ++i) {
+        Rng rng{base ^ (uint64_t(i) * 0x9e3779b97f4a7c15ull)};
+        for (auto& v : tmp) v = rng.normal() * scale;
+        kernels::quantize_row(dt, tmp.data(), const_cast<uint8_t*>(m.row(i)), cols);
+      }
+    });
+    return m;
+  };
+  auto norm = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    Rng rng{tensor_seed += 77};
+    for (auto& x : v) x = 1.0f + 0.1f * rng.normal();
+    return w.own_f32(std::move(v));
+  };
+  auto bias = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    Rng rng{tensor_seed += 91};
+    for (auto& x : v) x = 0.02f * rng.normal();
+    return w.own_f32(std::move(v));
+  };
+  const float s = 0.02f;
+  w.token_embd_ = fill(dtype == DType::q4_0 || dtype == DType::q8_0 ? DType::bf16 : dtype, c.n_vocab, c.n_embd, 1.0f);
+  w.output_norm_ = norm(c.n_embd);
+  w.output_ = c.tie_word_embeddings ? w.token_embd_ : fill(dtype, c.n_vocab, c.n_embd, s);
+  for (int il = 0; il < c.n_layer; ++il) {
+    LayerWeights L;
+    L.attn_norm = norm(c.n_embd);
+    L.wq = fill(dtype, c.q_dim(), c.n_embd, s);
+    L.wk = fill(dtype, c.kv_dim(), c.n_embd, s);
+    L.wv = fill(dtype, c.kv_dim(), c.n_embd, s);
+    if (c.attention_bias) {
+      L.bq = bias(c.q_dim());
+      L.bk = bias(c.kv_dim());
+      L.bv = bias(c.kv_dim());
+    }
+    L.wo = fill(dtype, c.n_embd, c.q_dim(), s);
+    L.post_attn_norm = norm(c.n_embd);
+    L.ffn_norm = norm(c.n_embd);
+    L.w_gate_up = fill(dtype, 2 * c.n_ff, c.n_embd, s);
+    L.w_down = fill(dtype, c.n_embd, c.n_ff, s);
+    L.post_ffn_norm = norm(c.n_embd);
+    w.layers_.push_back(L);
+  }
+  return w;
+}
+
+}  // namespace glm

@@ -1,0 +1,45 @@
+// grammars/compiler.h — a grammar compiled against one vocabulary: the immutable artifact every
+// sequence's Matcher shares.
+//
+//   auto g = parse_gbnf(text);                 // or json_schema_to_grammar(schema), ...
+//   auto cg = compile(*g, vocab);              // vocab: Vocab::build(VocabView{...}), shared
+//   Matcher m(*cg);                            // one per sequence (grammars/matcher.h)
+//
+// What compile() does: checks the grammar (root, rule references, token terminals resolvable against
+// the vocabulary), inlines every non-recursive rule so that most grammars become one automaton, and
+// prepares the lazily built DFA of each remaining rule. It does no token-trie work: the per-state token
+// cache (which tokens a DFA state accepts or rejects on its own, the "adaptive token mask") is filled on
+// first use, so compile time stays well under a millisecond for typical schemas.
+// Owns (shared by copies): the expression pool, the automaton, the token caches, a reference to the vocab.
+// Threads: copies may be used from any threads; the lazily filled parts are guarded by one mutex, so
+// matchers of one CompiledGrammar on different threads serialise their fill_mask/advance calls.
+// Errors: invalid_argument (missing root, undefined rule, token id out of range), not_found (a token
+// terminal spelled `<|name|>` that the vocabulary has no special token for).
+#pragma once
+
+#include <memory>
+
+#include "base/error.h"
+#include "grammars/grammar.h"
+#include "grammars/vocab.h"
+
+namespace glm::grammar {
+
+class CompiledGrammar {
+ public:
+  struct Impl;
+  explicit CompiledGrammar(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+  const Vocab& vocab() const;
+  uint32_t n_vocab() const { return vocab().n_vocab(); }
+  // Automaton states built so far (diagnostics, tests).
+  size_t n_states() const;
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+Result<CompiledGrammar> compile(const Grammar& grammar, std::shared_ptr<const Vocab> vocab);
+
+}  // namespace glm::grammar

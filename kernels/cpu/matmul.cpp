@@ -32,10 +32,16 @@ void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok
 
 void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                  int64_t row_begin, int64_t row_end) {
+  matmul_rows_at(isa(), w, x, ldx, n_tok, y, ldy, row_begin, row_end);
+}
+
+void matmul_rows_at(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+                    int64_t row_begin, int64_t row_end) {
+  GLM_CHECK(int(level) <= int(isa()));
   GLM_CHECK(w.row_bytes == dtype_row_bytes(w.dtype, w.cols));
   GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  switch (isa()) {
+  switch (level) {
     case Isa::avx512:
       isa_impl::matmul_rows_avx512(int(w.dtype), base, w.row_bytes, w.cols, x, ldx, n_tok, y, ldy, row_begin,
                                    row_end);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/dtype.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -32,5 +33,9 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
 // The same for output rows [row_begin, row_end) on the calling thread only.
 void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                  int64_t row_begin, int64_t row_end);
+
+// matmul_rows at a given SIMD level (tests and benchmarks compare levels; level must be <= isa()).
+void matmul_rows_at(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+                    int64_t row_begin, int64_t row_end);
 
 }  // namespace glm::kernels

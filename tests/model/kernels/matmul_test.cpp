@@ -1,0 +1,151 @@
+// matmul at every SIMD level and weight type against a double-precision dot of the dequantized weights.
+#include "kernels/cpu/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace glm::kernels {
+namespace {
+
+struct Mat {
+  MatView view;
+  std::vector<uint8_t> bytes;
+};
+
+Mat random_mat(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0, 1);
+  Mat m;
+  m.view = {t, rows, cols, nullptr, dtype_row_bytes(t, cols)};
+  m.bytes.resize(m.view.n_bytes());
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = nd(rng);
+    quantize_row(t, row.data(), m.bytes.data() + r * m.view.row_bytes, cols);
+  }
+  m.view.data = m.bytes.data();
+  return m;
+}
+
+TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<Isa> levels = {Isa::scalar};
+  if (int(isa()) >= int(Isa::avx2)) levels.push_back(Isa::avx2);
+  if (isa() == Isa::avx512) levels.push_back(Isa::avx512);
+  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
+    for (int64_t cols : {32, 64, 100, 1024}) {
+      if (dtype_is_blocked(t) && cols % 32) continue;
+      for (int64_t rows : {1, 7, 19}) {
+        Mat m = random_mat(t, rows, cols, rng);
+        for (int n_tok : {1, 2, 3, 4, 5, 9}) {
+          const int64_t ldx = cols + 3, ldy = rows + 2;
+          std::vector<float> x(static_cast<size_t>(n_tok * ldx));
+          for (auto& v : x) v = nd(rng);
+          // Reference in double over the dequantized weights.
+          std::vector<float> wrow(static_cast<size_t>(cols));
+          std::vector<double> ref(static_cast<size_t>(n_tok * ldy)), mag(ref.size());
+          for (int64_t o = 0; o < rows; ++o) {
+            dequantize_row(t, m.view.row(o), wrow.data(), cols);
+            for (int tt = 0; tt < n_tok; ++tt) {
+              double s = 0, a = 0;
+              for (int64_t k = 0; k < cols; ++k) {
+                s += double(wrow[size_t(k)]) * x[size_t(tt * ldx + k)];
+                a += std::fabs(double(wrow[size_t(k)]) * x[size_t(tt * ldx + k)]);
+              }
+              ref[size_t(tt * ldy + o)] = s;
+              mag[size_t(tt * ldy + o)] = a;
+            }
+          }
+          for (Isa level : levels) {
+            std::vector<float> y(ref.size(), -777.0f);
+            matmul_rows_at(level, m.view, x.data(), ldx, n_tok, y.data(), ldy, 0, rows);
+            for (int tt = 0; tt < n_tok; ++tt)
+              for (int64_t o = 0; o < rows; ++o) {
+                size_t i = size_t(tt * ldy + o);
+                ASSERT_NEAR(y[i], ref[i], 1e-5 * mag[i] + 1e-6)
+                    << "isa " << isa_name(level) << " type " << dtype_name(t) << " cols " << cols << " rows " << rows
+                    << " n_tok " << n_tok << " at (" << tt << ", " << o << ")";
+              }
+            // Padding columns of y are untouched.
+            for (int tt = 0; tt < n_tok; ++tt) ASSERT_EQ(y[size_t(tt * ldy + rows)], -777.0f);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulTest, ThreadedEqualsSingleThreaded) {
+  std::mt19937 rng(3);
+  Mat m = random_mat(DType::bf16, 301, 256, rng);
+  std::vector<float> x(5 * 256);
+  std::normal_distribution<float> nd(0, 1);
+  for (auto& v : x) v = nd(rng);
+  std::vector<float> a(5 * 301), b(5 * 301);
+  ThreadPool one(1), three(3);
+  matmul(m.view, x.data(), 256, 5, a.data(), 301, one);
+  matmul(m.view, x.data(), 256, 5, b.data(), 301, three);
+  EXPECT_EQ(a, b);
+}
+
+TEST(QuantizeTest, Q8AndQ4ErrorsAreWithinTheirStep) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(256), y(256);
+  for (auto& v : x) v = nd(rng);
+  for (DType t : {DType::q8_0, DType::q4_0}) {
+    std::vector<uint8_t> q(dtype_row_bytes(t, 256));
+    quantize_row(t, x.data(), q.data(), 256);
+    dequantize_row(t, q.data(), y.data(), 256);
+    for (int b = 0; b < 8; ++b) {
+      float amax = 0;
+      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[size_t(b * 32 + j)]));
+      // q8_0: half a step of amax/127; q4_0 (d = max/-8): up to one step where +8 is clipped to +7.
+      float step = t == DType::q8_0 ? amax / 127 : 2 * amax / 8;
+      for (int j = 0; j < 32; ++j)
+        EXPECT_LE(std::fabs(x[size_t(b * 32 + j)] - y[size_t(b * 32 + j)]), step * 0.5f + amax * 2e-3f)
+            << dtype_name(t);
+    }
+  }
+}
+
+TEST(DtypeTest, HalfConversionsAreExact) {
+  // Every f16 value converts to the f32 of the same value, and back.
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float f = f16_to_f32(uint16_t(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(f32_to_f16(f), uint16_t(h)) << h;
+  }
+  EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(f32_to_f16(1e6f), 0x7c00);                       // overflow to inf
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie rounds to even
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_to_f32(0xc000), -2.0f);
+  EXPECT_EQ(f32_to_bf16(bf16_to_f32(0x1234)), 0x1234);
+}
+
+TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
+  ThreadPool pool(4);
+  for (int rep = 0; rep < 100; ++rep) {
+    std::vector<int> hits(4, 0);
+    pool.run([&](int ith, int nth) { hits[size_t(ith)] += nth; });
+    EXPECT_EQ(hits, (std::vector<int>{4, 4, 4, 4}));
+  }
+  int64_t covered = 0, last_end = 0;
+  for (int i = 0; i < 3; ++i) {
+    int64_t b, e;
+    ThreadPool::split(100, i, 3, 16, &b, &e);
+    EXPECT_EQ(b, last_end);
+    EXPECT_TRUE(b % 16 == 0);
+    covered += e - b;
+    last_end = e;
+  }
+  EXPECT_EQ(covered, 100);
+}
+
+}  // namespace
+}  // namespace glm::kernels

@@ -15,6 +15,7 @@ int cmd_info(const Argv& argv);
 int cmd_tokenize(const Argv& argv);
 int cmd_bench_tokenizer(const Argv& argv);
 int cmd_chat_render(const Argv& argv);
+int cmd_validate(const Argv& argv);
 
 // Engine commands (runtime/cli/engine_commands.cpp).
 int cmd_logits(const Argv& argv);

@@ -19,6 +19,7 @@ commands:
   grammar test|bench ...                          grammar-constrained decoding tools
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
   chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
+  validate AGENT.json [--json]                    check an agent config: FILE:LINE:COL: message
   bench tokenizer|engine ...                      benchmarks printing JSON
 
 exit codes: 0 success, 1 the task or input failed, 2 usage error, 130 interrupted
@@ -46,6 +47,7 @@ const Command kCommands[] = {
     {"info", glm::cli::cmd_info},
     {"tokenize", glm::cli::cmd_tokenize},
     {"chat-render", glm::cli::cmd_chat_render},
+    {"validate", glm::cli::cmd_validate},
     {"logits", glm::cli::cmd_logits},
     {"generate", glm::cli::cmd_generate},
     {"grammar", glm::cli::cmd_grammar},

@@ -1,0 +1,118 @@
+#include "tools/builtin/workspace_tools.h"
+
+#include "tools/lua/host_api.h"
+#include "tools/lua/lua_tool.h"
+
+namespace glm::tools {
+
+namespace {
+
+// Shared by every operation: a compact JSON object with keys in the given order.
+constexpr const char* kPrelude = R"LUA(
+local function obj(pairs_list)
+  local parts = {}
+  for i = 1, #pairs_list, 2 do
+    parts[#parts + 1] = json.encode(pairs_list[i]) .. ":" .. json.encode(pairs_list[i + 1])
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+local function need(args, key)
+  local v = args[key]
+  if type(v) ~= "string" then error(key .. " must be a string", 0) end
+  return v
+end
+local function read(path)
+  local text, err = fs.read(path)
+  if not text then error("cannot read " .. path .. ": " .. tostring(err or "no such file"), 0) end
+  return text
+end
+)LUA";
+
+constexpr const char* kListFiles = R"LUA(
+local function walk(dir, prefix, out)
+  for _, name in ipairs(fs.list(dir)) do
+    local path = prefix .. name
+    local ok, sub = pcall(fs.list, path)
+    if ok then walk(path, path .. "/", out) else out[#out + 1] = path end
+  end
+end
+function run(args)
+  local out = {}
+  walk(".", "", out)
+  table.sort(out)
+  return json.encode(out)
+end
+)LUA";
+
+constexpr const char* kReadFile = R"LUA(
+function run(args) return read(need(args, "path")) end
+)LUA";
+
+constexpr const char* kWriteFile = R"LUA(
+function run(args)
+  fs.write(need(args, "path"), need(args, "content"))
+  return obj({"ok", true})
+end
+)LUA";
+
+constexpr const char* kReplace = R"LUA(
+function run(args)
+  local path, old, new = need(args, "path"), need(args, "old"), need(args, "new")
+  if old == "" then error("old must not be empty", 0) end
+  local text = read(path)
+  local s, e = string.find(text, old, 1, true)
+  if not s then error("the text to replace was not found in " .. path, 0) end
+  fs.write(path, string.sub(text, 1, s - 1) .. new .. string.sub(text, e + 1))
+  return obj({"ok", true})
+end
+)LUA";
+
+constexpr const char* kRunTests = R"LUA(
+function run(args)
+  local path = need(args, "path")
+  local tests, failures, passed = {}, {}, 0
+  local env = setmetatable({}, {__index = _G})
+  env.test = function(name, fn) tests[#tests + 1] = {name = tostring(name), fn = fn} end
+  env.assert_eq = function(actual, expected)
+    if actual ~= expected then
+      error("expected " .. tostring(expected) .. ", got " .. tostring(actual), 2)
+    end
+  end
+  local function fail(name, msg) failures[#failures + 1] = obj({"test", name, "message", tostring(msg)}) end
+  local chunk, err = load(read(path), "=" .. path, "t", env)
+  if not chunk then
+    fail("(load)", err)
+  else
+    local ok, lerr = pcall(chunk)
+    if not ok then fail("(load)", lerr) end
+  end
+  for _, t in ipairs(tests) do
+    local ok, terr = pcall(t.fn)
+    if ok then passed = passed + 1 else fail(t.name, terr) end
+  end
+  return "{\"passed\":" .. passed .. ",\"failed\":" .. #failures .. ",\"failures\":[" ..
+         table.concat(failures, ",") .. "]}"
+end
+)LUA";
+
+}  // namespace
+
+Result<std::shared_ptr<Tool>> make_workspace_tool(const std::string& op, ToolSpec spec, const std::string& root,
+                                                  lua::LuaLimits limits, std::shared_ptr<lua::WorkerPool> pool) {
+  const char* body = nullptr;
+  bool write = false;
+  if (op == "list_files") body = kListFiles;
+  else if (op == "read_file") body = kReadFile;
+  else if (op == "write_file") body = kWriteFile, write = true;
+  else if (op == "replace") body = kReplace, write = true;
+  else if (op == "run_tests") body = kRunTests;
+  else return make_error(ErrorCode::invalid_argument, "'" + op + "' is not a workspace tool");
+  lua::LuaCapabilities caps = lua::LuaCapabilities::pure();
+  caps.workspace = root;
+  caps.workspace_write = write;
+  auto tool = lua::LuaTool::create(std::string(kPrelude) + body, std::move(spec), limits, caps, std::move(pool));
+  if (!tool) return tool.take_error();
+  return std::shared_ptr<Tool>(std::move(tool).value());
+}
+
+}  // namespace glm::tools

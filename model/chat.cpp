@@ -174,30 +174,11 @@ Result<std::vector<int32_t>> render(const Tokenizer& tok, std::span<const Messag
   return ids;
 }
 
-Result<Turn> parse(const Tokenizer& tok, std::span<const int32_t> ids) {
-  auto sp = specials_of(tok);
-  if (!sp) return sp.take_error();
+namespace {
+
+// Chunks between <|assistant|> separators -> the turn; `stop` is the stop token seen ("" for none).
+Result<Turn> turn_from_chunks(const std::vector<std::string>& chunks, std::string_view stop) {
   Turn turn;
-  size_t end = ids.size();
-  int32_t stop = -1;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] == sp->observation || ids[i] == sp->user || ids[i] == sp->endoftext) {
-      stop = ids[i];
-      end = i;
-      break;
-    }
-  }
-  // Split on <|assistant|>; each chunk is text ("\n...") or one call.
-  std::vector<std::string> chunks(1);
-  for (size_t i = 0; i < end; ++i) {
-    if (ids[i] == sp->assistant) {
-      chunks.emplace_back();
-      continue;
-    }
-    auto piece = tok.decode(ids.subspan(i, 1));
-    if (!piece) return piece.take_error();
-    chunks.back() += *piece;
-  }
   for (const std::string& c : chunks) {
     if (c.empty()) continue;
     if (c[0] == '\n') {
@@ -209,10 +190,54 @@ Result<Turn> parse(const Tokenizer& tok, std::span<const int32_t> ids) {
     if (!call) return call.take_error();
     turn.tool_calls.push_back(std::move(call).value());
   }
-  if (stop < 0) turn.finish_reason = "length";
-  else if (stop == sp->observation && !turn.tool_calls.empty()) turn.finish_reason = "tool_calls";
+  if (stop.empty()) turn.finish_reason = "length";
+  else if (stop == "<|observation|>" && !turn.tool_calls.empty()) turn.finish_reason = "tool_calls";
   else turn.finish_reason = "stop";
   return turn;
+}
+
+}  // namespace
+
+Result<Turn> parse(const Tokenizer& tok, std::span<const int32_t> ids) {
+  auto sp = specials_of(tok);
+  if (!sp) return sp.take_error();
+  std::string_view stop;
+  std::vector<std::string> chunks(1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == sp->observation) { stop = "<|observation|>"; break; }
+    if (ids[i] == sp->user) { stop = "<|user|>"; break; }
+    if (ids[i] == sp->endoftext) { stop = "<|endoftext|>"; break; }
+    if (ids[i] == sp->assistant) {
+      chunks.emplace_back();
+      continue;
+    }
+    auto piece = tok.decode(ids.subspan(i, 1));
+    if (!piece) return piece.take_error();
+    chunks.back() += *piece;
+  }
+  return turn_from_chunks(chunks, stop);
+}
+
+Result<Turn> parse_text(std::string_view completion) {
+  std::string_view stop;
+  size_t end = completion.size();
+  for (std::string_view s : {"<|observation|>", "<|user|>", "<|endoftext|>"}) {
+    size_t at = completion.find(s);
+    if (at != std::string_view::npos && at < end) {
+      end = at;
+      stop = s;
+    }
+  }
+  std::vector<std::string> chunks;
+  std::string_view body = completion.substr(0, end);
+  constexpr std::string_view kSep = "<|assistant|>";
+  while (true) {
+    size_t at = body.find(kSep);
+    chunks.emplace_back(body.substr(0, at));
+    if (at == std::string_view::npos) break;
+    body.remove_prefix(at + kSep.size());
+  }
+  return turn_from_chunks(chunks, stop);
 }
 
 namespace {

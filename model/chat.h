@@ -73,6 +73,9 @@ struct Turn {
 };
 // ids: the tokens generated after <|assistant|>, with or without the final stop token.
 Result<Turn> parse(const Tokenizer& tok, std::span<const int32_t> ids);
+// The same on completion text whose special tokens are spelled out ("<|assistant|>", "<|observation|>",
+// "<|user|>", "<|endoftext|>"): for backends that return text (an OpenAI-compatible server, tests).
+Result<Turn> parse_text(std::string_view completion);
 
 // OpenAI chat shapes: messages (system/user/assistant with tool_calls/tool) and tools
 // ([{"type":"function","function":{...}}]). Errors name the offending index and field.

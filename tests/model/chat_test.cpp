@@ -263,3 +263,23 @@ TEST(ChatOpenAI, BadShapesNameTheField) {
 
 }  // namespace
 }  // namespace glm::chat
+
+namespace glm::chat {
+namespace {
+
+TEST(ChatParseText, SameRulesAsIds) {
+  auto two = parse_text("get_weather\n{\"city\": \"Paris\"}<|assistant|>calc\n{\"expr\": \"1\"}<|observation|>");
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  ASSERT_EQ(two->tool_calls.size(), 2u);
+  EXPECT_EQ(two->tool_calls[1].name, "calc");
+  EXPECT_EQ(two->finish_reason, "tool_calls");
+  auto text = parse_text("\nDone.<|user|>");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->content, "Done.");
+  EXPECT_EQ(text->finish_reason, "stop");
+  EXPECT_FALSE(parse_text("calc {}<|observation|>").ok());
+  EXPECT_EQ(parse_text("\npartial")->finish_reason, "length");
+}
+
+}  // namespace
+}  // namespace glm::chat

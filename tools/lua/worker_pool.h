@@ -8,7 +8,9 @@
 // cap; past the cap, jobs wait in FIFO order (each running call ends within one deadline). Threads are kept
 // until the pool is destroyed.
 //
-// Owns: its threads and queued jobs. The destructor finishes the queued and running jobs, then joins.
+// Owns: its threads and queued jobs. The destructor finishes the queued and running jobs, then joins. It may
+//   run on one of the pool's own threads (a job dropped the last reference): that thread is detached and
+//   exits once its job returns; the queue state it still touches is shared, not owned by the pool object.
 // Threads: submit() from any thread, concurrently; never blocks and never runs the job inline.
 // Errors: none; a job must not throw (it is a bug: the process aborts).
 #pragma once
@@ -16,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -39,16 +42,19 @@ class WorkerPool {
   int threads() const;  // started so far
 
  private:
-  void start_thread();  // with mu_ held
-  void loop();
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> queue;
+    int idle = 0;
+    bool stopping = false;
+  };
+  static void loop(std::shared_ptr<State> st);
+  void start_thread();  // with st_->mu held
 
   Options options_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  std::vector<std::thread> threads_;
-  int idle_ = 0;
-  bool stopping_ = false;
+  std::shared_ptr<State> st_;
+  std::vector<std::thread> threads_;  // guarded by st_->mu
 };
 
 }  // namespace glm::tools::lua

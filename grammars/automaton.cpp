@@ -12,9 +12,81 @@ Automaton::Automaton(ExprPool* pool) : pool_(pool) {
   by_expr_[ExprPool::kEmpty] = 0;
 }
 
+namespace {
+
+// Byte classes of e: bytes in the same class have the same derivative; class 0 holds the bytes outside
+// every first-position byte set (dead unless *any_byte).
+uint16_t byte_classes(ExprPool& pool, ExprId e, std::array<uint16_t, 256>* cls, std::vector<uint32_t>* calls,
+                      std::vector<uint32_t>* tokens, bool* any_byte) {
+  std::vector<uint32_t> sets;
+  pool.first_symbols(e, &sets, calls, tokens, any_byte);
+  cls->fill(0);
+  uint16_t n_cls = 1;
+  for (uint32_t si : sets) {
+    const ByteSet& bs = pool.byte_set(si);
+    std::array<int32_t, 1024> remap;
+    remap.fill(-1);
+    uint16_t next_cls = 0;
+    std::array<uint16_t, 256> out{};
+    for (unsigned b = 0; b < 256; ++b) {
+      bool member = bs.test(b);
+      if ((*cls)[b] == 0 && !member) { out[b] = 0; continue; }
+      int key = (*cls)[b] * 2 + member;
+      if (remap[key] < 0) remap[key] = ++next_cls;
+      out[b] = static_cast<uint16_t>(remap[key]);
+    }
+    *cls = out;
+    n_cls = static_cast<uint16_t>(next_cls + 1);
+  }
+  return n_cls;
+}
+
+}  // namespace
+
+// True when e (which contains conj/neg) matches nothing: no nullable derivative, call or token edge is
+// reachable. Bounded: beyond the budget the language is assumed non-empty.
+bool Automaton::language_empty(ExprId e) {
+  auto it = empty_memo_.find(e);
+  if (it != empty_memo_.end()) return it->second;
+  std::vector<ExprId> stack{e};
+  std::unordered_map<ExprId, bool> seen{{e, true}};
+  bool empty = true;
+  while (!stack.empty() && empty) {
+    ExprId x = stack.back();
+    stack.pop_back();
+    if (pool_->nullable(x)) { empty = false; break; }
+    std::array<uint16_t, 256> cls;
+    std::vector<uint32_t> calls, tokens;
+    bool any_byte = false;
+    uint16_t n_cls = byte_classes(*pool_, x, &cls, &calls, &tokens, &any_byte);
+    if (!calls.empty() || !tokens.empty()) { empty = false; break; }
+    std::vector<uint8_t> done(n_cls, 0);
+    for (unsigned b = 0; b < 256; ++b) {
+      uint16_t c = cls[b];
+      if (done[c] || (c == 0 && !any_byte)) continue;
+      done[c] = 1;
+      ExprId d = pool_->deriv(x, sym_byte(b));
+      if (d == ExprPool::kEmpty) continue;
+      auto memo = empty_memo_.find(d);
+      if (memo != empty_memo_.end()) {
+        if (!memo->second) { empty = false; break; }
+        continue;
+      }
+      if (seen.emplace(d, true).second) stack.push_back(d);
+    }
+    if (seen.size() > 64) { empty = false; break; }
+  }
+  empty_memo_[e] = empty;
+  return empty;
+}
+
 uint32_t Automaton::state_of(ExprId e) {
   auto it = by_expr_.find(e);
   if (it != by_expr_.end()) return it->second;
+  if (pool_->node(e).boolean && language_empty(e)) {
+    by_expr_[e] = kDead;
+    return kDead;
+  }
   uint32_t id = static_cast<uint32_t>(states_.size());
   states_.emplace_back();
   states_.back().expr = e;
@@ -25,32 +97,13 @@ uint32_t Automaton::state_of(ExprId e) {
 
 void Automaton::expand(uint32_t s) {
   ExprId e = states_[s].expr;
-  std::vector<uint32_t> sets, calls, tokens;
-  pool_->first_symbols(e, &sets, &calls, &tokens);
-  // Refine the byte partition by membership in each first-position byte set; class 0 = in no set.
-  std::array<uint16_t, 256> cls{};
-  uint16_t n_cls = 1;
-  for (uint32_t si : sets) {
-    const ByteSet& bs = pool_->byte_set(si);
-    std::array<int32_t, 1024> remap;  // (old class, member) -> new class
-    remap.fill(-1);
-    uint16_t next_cls = 0;
-    std::array<uint16_t, 256> out{};
-    // Keep "in no set" = 0 only for bytes that were 0 and are not members.
-    for (unsigned b = 0; b < 256; ++b) {
-      bool member = bs.test(b);
-      if (cls[b] == 0 && !member) { out[b] = 0; continue; }
-      int key = cls[b] * 2 + member;
-      if (key >= 1024) key = 1023;  // unreachable for sane partitions (<= 256 classes)
-      if (remap[key] < 0) remap[key] = ++next_cls;
-      out[b] = static_cast<uint16_t>(remap[key]);
-    }
-    cls = out;
-    n_cls = static_cast<uint16_t>(next_cls + 1);
-  }
+  std::array<uint16_t, 256> cls;
+  std::vector<uint32_t> calls, tokens;
+  bool any_byte = false;
+  uint16_t n_cls = byte_classes(*pool_, e, &cls, &calls, &tokens, &any_byte);
   auto next = std::make_unique<uint32_t[]>(256);
   std::vector<int64_t> target(n_cls, -1);
-  target[0] = kDead;
+  if (!any_byte) target[0] = kDead;
   for (unsigned b = 0; b < 256; ++b) {
     uint16_t c = cls[b];
     if (target[c] < 0) target[c] = state_of(pool_->deriv(e, sym_byte(b)));
@@ -58,12 +111,12 @@ void Automaton::expand(uint32_t s) {
   }
   std::vector<std::pair<uint32_t, uint32_t>> call_edges, token_edges;
   for (uint32_t q : calls) {
-    ExprId d = pool_->deriv(e, sym_call(q));
-    if (d != ExprPool::kEmpty) call_edges.push_back({q, state_of(d)});
+    uint32_t t = state_of(pool_->deriv(e, sym_call(q)));
+    if (t != kDead) call_edges.push_back({q, t});
   }
   for (uint32_t t : tokens) {
-    ExprId d = pool_->deriv(e, sym_token(t));
-    if (d != ExprPool::kEmpty) token_edges.push_back({t, state_of(d)});
+    uint32_t target_state = state_of(pool_->deriv(e, sym_token(t)));
+    if (target_state != kDead) token_edges.push_back({t, target_state});
   }
   DfaState& st = states_[s];
   st.next = std::move(next);

@@ -49,10 +49,12 @@ class Automaton {
 
  private:
   void expand(uint32_t s);
+  bool language_empty(ExprId e);
 
   ExprPool* pool_;
   std::deque<DfaState> states_;  // deque: references stay valid while states are added
   std::unordered_map<ExprId, uint32_t> by_expr_;
+  std::unordered_map<ExprId, bool> empty_memo_;
 };
 
 }  // namespace glm::grammar

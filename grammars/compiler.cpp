@@ -32,7 +32,11 @@ void collect(const ExprPool& pool, ExprId e, std::vector<uint32_t>* calls, std::
       case ExprKind::alt:
         for (ExprId k : pool.kids(x)) stack.push_back(k);
         break;
-      case ExprKind::repeat: stack.push_back(n.a); break;
+      case ExprKind::repeat:
+      case ExprKind::neg: stack.push_back(n.a); break;
+      case ExprKind::conj:
+        for (ExprId k : pool.kids(x)) stack.push_back(k);
+        break;
       default: break;
     }
   }
@@ -104,6 +108,8 @@ Result<CompiledGrammar> compile(const Grammar& grammar, std::shared_ptr<const Vo
         for (ExprId k : pool.kids(e)) r = r || prod(k, memo);
         break;
       case ExprKind::repeat: r = n.min == 0 || prod(n.a, memo); break;
+      case ExprKind::conj:
+      case ExprKind::neg: r = true; break;  // call-free; emptiness is left to the automaton
       default: r = true; break;
     }
     memo[e] = r;

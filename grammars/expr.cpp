@@ -36,7 +36,7 @@ ExprId ExprPool::intern(ExprNode n, std::span<const ExprId> kids) {
   auto put = [&](uint32_t v) { key.append(reinterpret_cast<const char*>(&v), 4); };
   if (n.kind == ExprKind::bytes) {
     key.append(reinterpret_cast<const char*>(sets_[n.a].w.data()), 32);
-  } else if (n.kind == ExprKind::alt) {
+  } else if (n.kind == ExprKind::alt || n.kind == ExprKind::conj) {
     for (ExprId k : kids) put(k);
   } else {
     put(n.a);
@@ -48,10 +48,22 @@ ExprId ExprPool::intern(ExprNode n, std::span<const ExprId> kids) {
     if (n.kind == ExprKind::bytes) sets_.pop_back();  // the caller pushed a duplicate set
     return it->second;
   }
-  if (n.kind == ExprKind::alt) {
+  if (n.kind == ExprKind::alt || n.kind == ExprKind::conj) {
+    for (ExprId k : kids) { n.boolean |= nodes_[k].boolean; n.has_calls |= nodes_[k].has_calls; }
     n.a = static_cast<uint32_t>(kids_.size());
     n.b = static_cast<uint32_t>(kids.size());
     kids_.insert(kids_.end(), kids.begin(), kids.end());
+  }
+  if (n.kind == ExprKind::seq) {
+    n.boolean = nodes_[n.a].boolean || nodes_[n.b].boolean;
+    n.has_calls = nodes_[n.a].has_calls || nodes_[n.b].has_calls;
+  } else if (n.kind == ExprKind::repeat || n.kind == ExprKind::neg) {
+    n.boolean = n.kind == ExprKind::neg || nodes_[n.a].boolean;
+    n.has_calls = nodes_[n.a].has_calls;
+  } else if (n.kind == ExprKind::conj) {
+    n.boolean = true;
+  } else if (n.kind == ExprKind::call || n.kind == ExprKind::token) {
+    n.has_calls = true;
   }
   ExprId id = static_cast<ExprId>(nodes_.size());
   nodes_.push_back(n);
@@ -151,6 +163,44 @@ ExprId ExprPool::repeat(ExprId e, uint32_t min, uint32_t max) {
   // (x*){0,n} = x* and (x*)* = x*.
   if (n.kind == ExprKind::repeat && n.min == 0 && n.max == kInf && min == 0) return e;
   return intern(ExprNode{ExprKind::repeat, min == 0, e, 0, min, max});
+}
+
+ExprId ExprPool::conj(ExprId a, ExprId b) {
+  ExprId p[2] = {a, b};
+  return conj(std::span<const ExprId>(p, 2));
+}
+
+ExprId ExprPool::conj(std::span<const ExprId> parts) {
+  std::vector<ExprId> flat;
+  bool empty = false;
+  std::function<void(ExprId)> add = [&](ExprId e) {
+    const ExprNode& n = nodes_[e];
+    if (n.kind == ExprKind::empty) { empty = true; return; }
+    if (n.kind == ExprKind::conj) {
+      for (uint32_t i = 0; i < n.b; ++i) add(kids_[n.a + i]);
+      return;
+    }
+    if (n.kind == ExprKind::neg && n.a == kEmpty) return;  // the universal language
+    flat.push_back(e);
+  };
+  for (ExprId e : parts) add(e);
+  if (empty) return kEmpty;
+  std::sort(flat.begin(), flat.end());
+  flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
+  if (flat.empty()) return neg(kEmpty);
+  if (flat.size() == 1) return flat[0];
+  // eps & x = eps if x nullable else empty.
+  bool nullable = true;
+  for (ExprId e : flat) nullable &= nodes_[e].nullable;
+  for (ExprId e : flat)
+    if (e == kEps) return nullable ? kEps : kEmpty;
+  // A byte set & (a byte set) = intersection.
+  return intern(ExprNode{ExprKind::conj, nullable}, flat);
+}
+
+ExprId ExprPool::neg(ExprId a) {
+  if (nodes_[a].kind == ExprKind::neg) return nodes_[a].a;
+  return intern(ExprNode{ExprKind::neg, !nodes_[a].nullable, a});
 }
 
 // UTF-8 encoding of [lo, hi], split so that each piece is a sequence of byte ranges.
@@ -264,6 +314,13 @@ ExprId ExprPool::substitute_calls(ExprId e, const std::vector<ExprId>& inline_bo
         break;
       }
       case ExprKind::repeat: r = repeat(go(n.a), n.min, n.max); break;
+      case ExprKind::conj: {
+        std::vector<ExprId> ks(kids(x).begin(), kids(x).end());
+        for (auto& k : ks) k = go(k);
+        r = conj(ks);
+        break;
+      }
+      case ExprKind::neg: r = neg(go(n.a)); break;
       default: break;
     }
     memo[x] = r;
@@ -293,6 +350,15 @@ ExprId ExprPool::deriv(ExprId e, uint32_t sym) {
     std::vector<ExprId> ds;
     for (uint32_t i = 0; i < n.b; ++i) ds.push_back(deriv(kids_[n.a + i], sym));
     r = alt(ds);
+  } else if (n.kind == ExprKind::conj) {
+    std::vector<ExprId> ds;
+    for (uint32_t i = 0; i < n.b; ++i) {
+      ds.push_back(deriv(kids_[n.a + i], sym));
+      if (ds.back() == kEmpty) break;
+    }
+    r = conj(ds);
+  } else if (n.kind == ExprKind::neg) {
+    r = sym < 256 ? neg(deriv(n.a, sym)) : kEmpty;
   } else if (n.kind == ExprKind::repeat) {
     ExprId d = deriv(n.a, sym);
     if (d != kEmpty) {
@@ -306,7 +372,8 @@ ExprId ExprPool::deriv(ExprId e, uint32_t sym) {
 }
 
 void ExprPool::first_symbols(ExprId e, std::vector<uint32_t>* byte_sets, std::vector<uint32_t>* calls,
-                             std::vector<uint32_t>* tokens) {
+                             std::vector<uint32_t>* tokens, bool* any_byte) {
+  *any_byte = false;
   std::unordered_set<ExprId> seen;
   std::vector<ExprId> stack{e};
   while (!stack.empty()) {
@@ -326,6 +393,10 @@ void ExprPool::first_symbols(ExprId e, std::vector<uint32_t>* byte_sets, std::ve
         for (uint32_t i = 0; i < n.b; ++i) stack.push_back(kids_[n.a + i]);
         break;
       case ExprKind::repeat: stack.push_back(n.a); break;
+      case ExprKind::conj:
+        for (uint32_t i = 0; i < n.b; ++i) stack.push_back(kids_[n.a + i]);
+        break;
+      case ExprKind::neg: *any_byte = true; stack.push_back(n.a); break;
       default: break;
     }
   }
@@ -344,9 +415,9 @@ size_t ExprPool::reach_size(ExprId e, size_t cap) const {
     if (!seen.insert(x).second) continue;
     const ExprNode& n = nodes_[x];
     if (n.kind == ExprKind::seq) { stack.push_back(n.a); stack.push_back(n.b); }
-    if (n.kind == ExprKind::alt)
+    if (n.kind == ExprKind::alt || n.kind == ExprKind::conj)
       for (uint32_t i = 0; i < n.b; ++i) stack.push_back(kids_[n.a + i]);
-    if (n.kind == ExprKind::repeat) stack.push_back(n.a);
+    if (n.kind == ExprKind::repeat || n.kind == ExprKind::neg) stack.push_back(n.a);
   }
   return seen.size();
 }
@@ -390,6 +461,12 @@ std::string ExprPool::to_string(ExprId e) const {
       for (uint32_t i = 0; i < n.b; ++i) s += (i ? " | " : "") + to_string(kids_[n.a + i]);
       return s + ")";
     }
+    case ExprKind::conj: {
+      std::string s = "(";
+      for (uint32_t i = 0; i < n.b; ++i) s += (i ? " & " : "") + to_string(kids_[n.a + i]);
+      return s + ")";
+    }
+    case ExprKind::neg: return "!(" + to_string(n.a) + ")";
     case ExprKind::repeat:
       return "(" + to_string(n.a) + "){" + std::to_string(n.min) + "," +
              (n.max == kInf ? std::string() : std::to_string(n.max)) + "}";

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -47,6 +48,8 @@ enum class ExprKind : uint8_t {
   seq,     // a then b
   alt,     // one of children (kids_[a .. a+b))
   repeat,  // a repeated min..max times (max may be kInf)
+  conj,    // all of children (kids_[a .. a+b)); only over call-free expressions
+  neg,     // any byte string that a does not match; only over call-free expressions
 };
 
 struct ExprNode {
@@ -54,6 +57,8 @@ struct ExprNode {
   bool nullable;
   uint32_t a = 0, b = 0;
   uint32_t min = 0, max = 0;
+  bool boolean = false;    // contains conj or neg (its language may be empty although it is not kEmpty)
+  bool has_calls = false;  // contains a call or a token
 };
 
 // A derivative symbol: a byte (0..255), a rule call, or a special token.
@@ -76,9 +81,14 @@ class ExprPool {
   ExprId token(uint32_t id);
   ExprId seq(ExprId a, ExprId b);
   ExprId seq(std::span<const ExprId> parts);
+  ExprId seq(std::initializer_list<ExprId> parts) { return seq(std::span<const ExprId>(parts.begin(), parts.size())); }
   ExprId alt(ExprId a, ExprId b);
   ExprId alt(std::span<const ExprId> parts);
+  ExprId alt(std::initializer_list<ExprId> parts) { return alt(std::span<const ExprId>(parts.begin(), parts.size())); }
   ExprId repeat(ExprId e, uint32_t min, uint32_t max);
+  ExprId conj(ExprId a, ExprId b);
+  ExprId conj(std::span<const ExprId> parts);
+  ExprId neg(ExprId a);
   ExprId opt(ExprId e) { return alt(e, kEps); }
   ExprId star(ExprId e) { return repeat(e, 0, kInf); }
   ExprId plus(ExprId e) { return repeat(e, 1, kInf); }
@@ -95,8 +105,9 @@ class ExprPool {
   ExprId deriv(ExprId e, uint32_t sym);
   // Partition of bytes: bytes with equal class id have equal derivatives; class of dead bytes unchanged.
   // Returns the byte sets in first position (bytes outside all of them have an empty derivative).
+  // *any_byte is set when some byte outside all byte_sets still has a non-empty derivative (negation).
   void first_symbols(ExprId e, std::vector<uint32_t>* byte_sets, std::vector<uint32_t>* calls,
-                     std::vector<uint32_t>* tokens);
+                     std::vector<uint32_t>* tokens, bool* any_byte);
 
   const ExprNode& node(ExprId e) const { return nodes_[e]; }
   std::span<const ExprId> kids(ExprId e) const { return {kids_.data() + nodes_[e].a, nodes_[e].b}; }

@@ -27,6 +27,15 @@ Isa isa() {
   return level;
 }
 
+bool has_vnni() {
+  static const bool v = [] {
+    if (isa() != Isa::avx512 || !__builtin_cpu_supports("avx512vnni")) return false;
+    const char* env = std::getenv("GLM_CPU_VNNI");
+    return !(env && !std::strcmp(env, "0"));
+  }();
+  return v;
+}
+
 std::string_view isa_name(Isa i) {
   switch (i) {
     case Isa::scalar: return "scalar";

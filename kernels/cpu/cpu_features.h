@@ -11,6 +11,8 @@ namespace glm::kernels {
 enum class Isa { scalar, avx2, avx512 };
 
 Isa isa();
+// AVX-512 VNNI (int8 dot products for q8_0 / q4_0 weights); false when isa() < avx512 or GLM_CPU_VNNI=0.
+bool has_vnni();
 std::string_view isa_name(Isa i);
 
 }  // namespace glm::kernels

@@ -1,9 +1,10 @@
 #include "kernels/cpu/matmul.h"
 
+#include <atomic>
+#include <cmath>
 #include <vector>
 
 #include "base/error.h"
-#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_isa.h"
 
 namespace glm::kernels {
@@ -28,45 +29,115 @@ void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok
     }
   }
 }
+
+// Activations quantized to int8 blocks for the VNNI kernels (owned by the thread that quantized them).
+struct ActBuffer {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int32_t> corr;
+  isa_impl::ActQ8 view() const { return {q.data(), d.data(), corr.data()}; }
+};
+
+void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, ActBuffer& b) {
+  const int64_t nb = cols / kQBlock;
+  const int32_t offset = wtype == DType::q8_0 ? 128 : 8;
+  b.q.resize(size_t(n_tok * nb * 32));
+  b.d.resize(size_t(n_tok * nb));
+  b.corr.resize(size_t(n_tok * nb * 8));
+  for (int t = 0; t < n_tok; ++t) {
+    for (int64_t kb = 0; kb < nb; ++kb) {
+      const float* xs = x + t * ldx + kb * 32;
+      const int64_t i = t * nb + kb;
+      float amax = 0;
+      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xs[j]));
+      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+      b.d[size_t(i)] = d;
+      int8_t* q = &b.q[size_t(i * 32)];
+      for (int j = 0; j < 32; ++j) {
+        const float r = xs[j] * id;  // round half away from zero, as ggml
+        q[j] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
+      }
+      for (int g = 0; g < 8; ++g)
+        b.corr[size_t(i * 8 + g)] = -offset * (int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+    }
+  }
+}
+
+bool int8_applies(Isa level, bool allow_int8, DType t) {
+  return allow_int8 && level == Isa::avx512 && has_vnni() && dtype_is_blocked(t);
+}
+
+void rows_float(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+                int64_t r0, int64_t r1) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  switch (level) {
+    case Isa::avx512:
+      isa_impl::matmul_rows_avx512(int(w.dtype), base, w.row_bytes, w.cols, x, ldx, n_tok, y, ldy, r0, r1);
+      return;
+    case Isa::avx2:
+      isa_impl::matmul_rows_avx2(int(w.dtype), base, w.row_bytes, w.cols, x, ldx, n_tok, y, ldy, r0, r1);
+      return;
+    case Isa::scalar:
+      matmul_rows_scalar(w, x, ldx, n_tok, y, ldy, r0, r1);
+      return;
+  }
+}
+
+void check_view(const MatView& w) {
+  GLM_CHECK(w.row_bytes == dtype_row_bytes(w.dtype, w.cols));
+  GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
+}
 }  // namespace
 
 void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                  int64_t row_begin, int64_t row_end) {
-  matmul_rows_at(isa(), w, x, ldx, n_tok, y, ldy, row_begin, row_end);
+  matmul_rows_at(isa(), true, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
 }
 
-void matmul_rows_at(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
-                    int64_t row_begin, int64_t row_end) {
+void matmul_rows_at(Isa level, bool allow_int8, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y,
+                    int64_t ldy, int64_t row_begin, int64_t row_end) {
   GLM_CHECK(int(level) <= int(isa()));
-  GLM_CHECK(w.row_bytes == dtype_row_bytes(w.dtype, w.cols));
-  GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  switch (level) {
-    case Isa::avx512:
-      isa_impl::matmul_rows_avx512(int(w.dtype), base, w.row_bytes, w.cols, x, ldx, n_tok, y, ldy, row_begin,
-                                   row_end);
-      return;
-    case Isa::avx2:
-      isa_impl::matmul_rows_avx2(int(w.dtype), base, w.row_bytes, w.cols, x, ldx, n_tok, y, ldy, row_begin,
-                                 row_end);
-      return;
-    case Isa::scalar:
-      matmul_rows_scalar(w, x, ldx, n_tok, y, ldy, row_begin, row_end);
-      return;
+  check_view(w);
+  if (int8_applies(level, allow_int8, w.dtype)) {
+    thread_local ActBuffer acts;
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
+    isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, acts.view(),
+                               n_tok, y, ldy, row_begin, row_end);
+    return;
   }
+  rows_float(level, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
 }
 
 void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool) {
   if (n_tok <= 0 || w.rows == 0) return;
+  check_view(w);
+  const Isa level = isa();
+  const bool int8 = int8_applies(level, true, w.dtype);
+  thread_local ActBuffer acts;  // quantized once by the calling thread, read by all
+  if (int8) quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
+  auto rows = [&](int64_t b, int64_t e) {
+    if (int8)
+      isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, acts.view(),
+                                 n_tok, y, ldy, b, e);
+    else
+      rows_float(level, w, x, ldx, n_tok, y, ldy, b, e);
+  };
   // Small matrices are not worth waking the pool for.
   if (pool.n_threads() == 1 || w.rows * w.cols * int64_t(n_tok) < 32 * 1024) {
-    matmul_rows(w, x, ldx, n_tok, y, ldy, 0, w.rows);
+    rows(0, w.rows);
     return;
   }
-  pool.run([&](int ith, int nth) {
-    int64_t b, e;
-    ThreadPool::split(w.rows, ith, nth, 16, &b, &e);
-    if (b < e) matmul_rows(w, x, ldx, n_tok, y, ldy, b, e);
+  // Dynamic chunks: on a shared machine a descheduled worker's rows are taken over by the others.
+  const int nth = pool.n_threads();
+  int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / 16) * 16;
+  if (chunk < 16) chunk = 16;
+  std::atomic<int64_t> next{0};
+  pool.run([&](int, int) {
+    for (;;) {
+      int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (b >= w.rows) break;
+      rows(b, std::min(w.rows, b + chunk));
+    }
   });
 }
 

@@ -1,8 +1,9 @@
 // kernels/cpu/matmul.h — y = x · Wᵀ for a weight matrix of any DType and f32 activations.
 //
 // W is row-major [rows = out, cols = in] as stored (torch layout); x holds n_tok rows of cols floats.
-// Accumulation is fp32; weights are converted (bf16/f16) or dequantized (q8_0/q4_0) inside the dot
-// products, never materialized. The SIMD level comes from isa() (AVX-512, AVX2/FMA or scalar).
+// Accumulation is fp32; f32/f16/bf16 weights are converted inside the dot products, never materialized,
+// with fp32 activations (exact path). q8_0/q4_0 weights on AVX-512 VNNI use int8 dot products against
+// activations quantized per 32-block (error of that quantization added); elsewhere they are dequantized. The SIMD level comes from isa() (AVX-512, AVX2/FMA or scalar).
 // Threads: matmul() splits the output rows over the pool; it must be called from the pool's owner.
 // Preconditions (asserted): cols % 32 == 0 for block types; row_bytes == dtype_row_bytes(dtype, cols).
 #pragma once
@@ -35,7 +36,9 @@ void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float
                  int64_t row_begin, int64_t row_end);
 
 // matmul_rows at a given SIMD level (tests and benchmarks compare levels; level must be <= isa()).
-void matmul_rows_at(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+// allow_int8: for q8_0/q4_0 weights on AVX-512 VNNI, quantize the activations to int8 blocks (as llama.cpp
+// does) and use integer dot products; otherwise weights are dequantized to fp32 in the dot products.
+void matmul_rows_at(Isa level, bool allow_int8, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                     int64_t row_begin, int64_t row_end);
 
 }  // namespace glm::kernels

@@ -21,9 +21,32 @@ inline float bf16f(uint16_t h) {
   return f;
 }
 
+// A per-thread f32 scratch buffer (pool threads live as long as the process; never freed).
+float* scratch(size_t n) {
+  static thread_local float* buf = nullptr;
+  static thread_local size_t cap = 0;
+  if (n > cap) {
+    delete[] buf;
+    buf = new float[n];
+    cap = n;
+  }
+  return buf;
+}
+
 // Each loader yields 32 consecutive weights of block kb (columns 32kb .. 32kb+31) as two f32 vectors,
 // and, for the non-block types, single elements for the column tail.
 struct LoadF32 {
+  static constexpr bool kConvert = false;
+  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
+    int64_t kb = 0;
+    for (; kb < cols / 32; ++kb) {
+      __m512 lo, hi;
+      load32(row, kb, lo, hi);
+      _mm512_storeu_ps(out + kb * 32, lo);
+      _mm512_storeu_ps(out + kb * 32 + 16, hi);
+    }
+    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
+  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const float* p = reinterpret_cast<const float*>(row) + kb * 32;
     lo = _mm512_loadu_ps(p);
@@ -32,6 +55,17 @@ struct LoadF32 {
   static float at(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row)[k]; }
 };
 struct LoadBF16 {
+  static constexpr bool kConvert = true;
+  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
+    int64_t kb = 0;
+    for (; kb < cols / 32; ++kb) {
+      __m512 lo, hi;
+      load32(row, kb, lo, hi);
+      _mm512_storeu_ps(out + kb * 32, lo);
+      _mm512_storeu_ps(out + kb * 32 + 16, hi);
+    }
+    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
+  }
   static __m512 cvt(const uint8_t* p) {
     __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -44,6 +78,17 @@ struct LoadBF16 {
   static float at(const uint8_t* row, int64_t k) { return bf16f(load_u16(row + 2 * k)); }
 };
 struct LoadF16 {
+  static constexpr bool kConvert = true;
+  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
+    int64_t kb = 0;
+    for (; kb < cols / 32; ++kb) {
+      __m512 lo, hi;
+      load32(row, kb, lo, hi);
+      _mm512_storeu_ps(out + kb * 32, lo);
+      _mm512_storeu_ps(out + kb * 32 + 16, hi);
+    }
+    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
+  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 64;
     lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -52,6 +97,17 @@ struct LoadF16 {
   static float at(const uint8_t* row, int64_t k) { return _cvtsh_ss(load_u16(row + 2 * k)); }
 };
 struct LoadQ8_0 {
+  static constexpr bool kConvert = true;
+  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
+    int64_t kb = 0;
+    for (; kb < cols / 32; ++kb) {
+      __m512 lo, hi;
+      load32(row, kb, lo, hi);
+      _mm512_storeu_ps(out + kb * 32, lo);
+      _mm512_storeu_ps(out + kb * 32 + 16, hi);
+    }
+    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
+  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 34;
     __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
@@ -62,6 +118,17 @@ struct LoadQ8_0 {
   static float at(const uint8_t*, int64_t) { return 0; }  // cols % 32 == 0 for block types
 };
 struct LoadQ4_0 {
+  static constexpr bool kConvert = true;
+  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
+    int64_t kb = 0;
+    for (; kb < cols / 32; ++kb) {
+      __m512 lo, hi;
+      load32(row, kb, lo, hi);
+      _mm512_storeu_ps(out + kb * 32, lo);
+      _mm512_storeu_ps(out + kb * 32 + 16, hi);
+    }
+    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
+  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 18;
     __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
@@ -135,6 +202,15 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     const float* xc = x + t0 * ldx;
     float* yc = y + t0 * ldy;
     int64_t o = r0;
+    if (L::kConvert && nt >= 4) {
+      // Convert each 4-row block to f32 once and reuse it for all nt tokens of the chunk.
+      float* buf = scratch(size_t(4 * cols));
+      const size_t frb = size_t(cols) * 4;
+      for (; o + 4 <= r1; o += 4) {
+        for (int r = 0; r < 4; ++r) L::to_f32(w + (o + r) * rb, cols, buf + r * cols);
+        tile_tokens<LoadF32, 4>(reinterpret_cast<const uint8_t*>(buf), frb, cols, xc, ldx, nt, yc + o, ldy);
+      }
+    }
     for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
     for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
   }

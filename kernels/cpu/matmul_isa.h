@@ -13,4 +13,16 @@ void matmul_rows_avx512(int dtype, const uint8_t* w, size_t row_bytes, int64_t c
 void matmul_rows_avx2(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const float* x, int64_t ldx,
                       int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
+// Activations quantized per 32-block for the int8 kernels: q[token][block][32] int8, d[token][block] scale,
+// corr[token][block][8] = -offset · (sum of each 4-byte group of q), offset 128 (q8_0) or 8 (q4_0).
+struct ActQ8 {
+  const int8_t* q;
+  const float* d;
+  const int32_t* corr;
+};
+
+// dtype 3 (q8_0) or 4 (q4_0); requires AVX-512 VNNI.
+void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
+                      float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+
 }  // namespace glm::kernels::isa_impl

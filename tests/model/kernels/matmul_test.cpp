@@ -32,9 +32,10 @@ Mat random_mat(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
 TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0, 1);
-  std::vector<Isa> levels = {Isa::scalar};
-  if (int(isa()) >= int(Isa::avx2)) levels.push_back(Isa::avx2);
-  if (isa() == Isa::avx512) levels.push_back(Isa::avx512);
+  std::vector<std::pair<Isa, bool>> paths = {{Isa::scalar, false}};
+  if (int(isa()) >= int(Isa::avx2)) paths.push_back({Isa::avx2, false});
+  if (isa() == Isa::avx512) paths.push_back({Isa::avx512, false});
+  if (has_vnni()) paths.push_back({Isa::avx512, true});
   for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
     for (int64_t cols : {32, 64, 100, 1024}) {
       if (dtype_is_blocked(t) && cols % 32) continue;
@@ -59,14 +60,15 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
               mag[size_t(tt * ldy + o)] = a;
             }
           }
-          for (Isa level : levels) {
+          for (auto [level, int8] : paths) {
             std::vector<float> y(ref.size(), -777.0f);
-            matmul_rows_at(level, m.view, x.data(), ldx, n_tok, y.data(), ldy, 0, rows);
+            matmul_rows_at(level, int8, m.view, x.data(), ldx, n_tok, y.data(), ldy, 0, rows);
             for (int tt = 0; tt < n_tok; ++tt)
               for (int64_t o = 0; o < rows; ++o) {
                 size_t i = size_t(tt * ldy + o);
-                ASSERT_NEAR(y[i], ref[i], 1e-5 * mag[i] + 1e-6)
-                    << "isa " << isa_name(level) << " type " << dtype_name(t) << " cols " << cols << " rows " << rows
+                // The int8 path adds the activations' quantization error (half a step of amax/127 each).
+                const double tol = int8 && dtype_is_blocked(t) ? 1e-2 * mag[i] : 1e-5 * mag[i] + 1e-6;
+                ASSERT_NEAR(y[i], ref[i], tol) << "isa " << isa_name(level) << (int8 ? "+int8" : "") << " type " << dtype_name(t) << " cols " << cols << " rows " << rows
                     << " n_tok " << n_tok << " at (" << tt << ", " << o << ")";
               }
             // Padding columns of y are untouched.
@@ -145,6 +147,40 @@ TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
     last_end = e;
   }
   EXPECT_EQ(covered, 100);
+}
+
+}  // namespace
+}  // namespace glm::kernels
+
+namespace glm::kernels {
+namespace {
+
+// The int8 path equals an exact integer model of itself: dot of the quantized activations and weights.
+TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
+  if (!has_vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(5);
+  for (DType t : {DType::q8_0, DType::q4_0}) {
+    const int64_t rows = 9, cols = 256;
+    Mat m = random_mat(t, rows, cols, rng);
+    // Activations already on the int8 grid of their blocks (multiples of amax/127), so quantizing is exact.
+    std::vector<float> x(static_cast<size_t>(cols));
+    std::uniform_int_distribution<int> qd(-127, 127);
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      const float d = 0.01f * float(b + 1);
+      for (int j = 0; j < 32; ++j) x[size_t(b * 32 + j)] = d * float(j == 0 ? 127 : qd(rng));
+    }
+    std::vector<float> y(rows), wrow(static_cast<size_t>(cols));
+    matmul_rows_at(Isa::avx512, true, m.view, x.data(), cols, 1, y.data(), rows, 0, rows);
+    for (int64_t o = 0; o < rows; ++o) {
+      dequantize_row(t, m.view.row(o), wrow.data(), cols);
+      double s = 0, a = 0;
+      for (int64_t k = 0; k < cols; ++k) {
+        s += double(wrow[size_t(k)]) * x[size_t(k)];
+        a += std::fabs(double(wrow[size_t(k)]) * x[size_t(k)]);
+      }
+      EXPECT_NEAR(y[size_t(o)], s, 1e-5 * a) << dtype_name(t) << " row " << o;
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+// runtime/agent/toolset.h — the tools of an agent config, built into a registry.
+//
+// lua -> LuaTool (script read from disk, limits and capabilities from the config); builtin search ->
+// SearchTool over a BM25 index of the corpus folder; builtin workspace -> the workspace tools. HTTP and MCP
+// tools are refused with `unsupported` until their layer lands (tools/http, tools/mcp).
+// Owns: the registry and the worker pool its Lua tools share. Threads: build on one thread, then share.
+// Errors: not_found / io (script or corpus), syntax (a script that does not parse), unsupported.
+#pragma once
+
+#include <memory>
+
+#include "base/error.h"
+#include "runtime/config/agent_config.h"
+#include "tools/lua/worker_pool.h"
+#include "tools/registry.h"
+
+namespace glm::agent {
+
+struct Toolset {
+  std::shared_ptr<tools::lua::WorkerPool> pool;
+  std::shared_ptr<tools::ToolRegistry> registry;
+};
+
+Result<Toolset> build_toolset(const config::AgentConfig& cfg);
+
+}  // namespace glm::agent

@@ -778,7 +778,7 @@ Result<Grammar> json_schema_to_grammar(const json& schema) {
   return g;
 }
 
-Result<Grammar> json_schema_to_grammar(std::string_view text) {
+Result<Grammar> json_schema_text_to_grammar(std::string_view text) {
   json schema;
   try {
     schema = json::parse(text);

@@ -1,7 +1,7 @@
 // grammars/json_schema.h — JSON Schema (draft 2020-12) to a Grammar that accepts exactly the instances
 // the schema validates, serialised compactly and canonically (as nlohmann::json::dump() writes them).
 //
-//   auto g = json_schema_to_grammar(R"({"type":"object","properties":{"n":{"type":"integer"}}})");
+//   auto g = json_schema_text_to_grammar(R"({"type":"object","properties":{"n":{"type":"integer"}}})");
 //   if (!g) return fail(g.error());          // every unsupported keyword, with its JSON pointer
 //
 // Supported: type, enum, const, properties, required, additionalProperties, patternProperties,
@@ -31,7 +31,8 @@
 namespace glm::grammar {
 
 Result<Grammar> json_schema_to_grammar(const nlohmann::ordered_json& schema);
-Result<Grammar> json_schema_to_grammar(std::string_view schema_text);
+// Parses the schema text first (syntax errors with line:col).
+Result<Grammar> json_schema_text_to_grammar(std::string_view schema_text);
 // Adds rules for `schema` to an existing grammar and returns the expression of one instance.
 Result<ExprId> json_schema_to_expr(Grammar& grammar, const nlohmann::ordered_json& schema);
 

@@ -63,7 +63,12 @@ struct LuaCallContext {
 
   // Host API state.
   int workspace_fd = -1;
-  std::vector<std::pair<std::string, std::unique_ptr<re2::RE2>>> regex_cache;
+  struct CachedRegex {
+    std::string key;
+    std::unique_ptr<re2::RE2> re;
+    int holds = 0;  // host functions holding it across a callback into Lua: not evicted meanwhile
+  };
+  std::vector<CachedRegex> regex_cache;
 
   LuaCallContext();
   ~LuaCallContext();

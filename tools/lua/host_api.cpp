@@ -22,6 +22,7 @@
 
 #include "tools/lua/context.h"
 #include "tools/lua/json_bridge.h"
+#include "tools/lua/regex.h"
 
 namespace glm::tools::lua {
 
@@ -79,7 +80,8 @@ namespace {
 int json_encode(lua_State* L) {
   luaL_checkany(L, 1);
   LuaCallContext& c = ctx_of(L);
-  EncodeLimits el{c.limits.args_depth, c.limits.string_rep_bytes};
+  // The tree is built outside the allocator cap before dumping: bound it like json.decode's input.
+  EncodeLimits el{c.limits.args_depth, 4 * c.limits.args_bytes};
   Status s = lua_to_json(L, 1, el, c.scratch_json);
   if (!s) raise_error(L, s.error().code, "json.encode: %s", s.error().message.c_str());
   c.scratch = c.scratch_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -108,6 +110,9 @@ int json_decode(lua_State* L) {
   size_t n = 0;
   const char* s = luaL_checklstring(L, 1, &n);
   LuaCallContext& c = ctx_of(L);
+  // Parsing is one C call the hook cannot interrupt, and the parse tree lives outside the allocator cap.
+  if (n > 4 * c.limits.args_bytes)
+    raise_error(L, ErrorCode::memory, "json.decode: input of %zu bytes exceeds %zu", n, 4 * c.limits.args_bytes);
   if (!parse_json_text(c, s, n)) raise_error(L, ErrorCode::runtime, "json.decode: %s", c.scratch.c_str());
   push_json(L, c.scratch_json);
   c.scratch_json = nullptr;
@@ -116,42 +121,14 @@ int json_decode(lua_State* L) {
 
 // ---- re (RE2: linear-time matching, no backtracking) -------------------------------------------------------
 
-constexpr size_t kRegexMaxPattern = 4096;
-constexpr size_t kRegexCacheMax = 16;
-constexpr int64_t kRegexMaxMem = 1 << 20;
-constexpr int kMaxGroups = 31;
-
-// Compiles (or finds) the pattern; nullptr with the message in c.scratch on error.
-const re2::RE2* compile(LuaCallContext& c, const char* p, size_t n) {
-  std::string_view pat(p, n);
-  for (const auto& [text, re] : c.regex_cache)
-    if (text == pat) return re.get();
-  if (n > kRegexMaxPattern) {
-    c.scratch = "pattern longer than " + std::to_string(kRegexMaxPattern) + " bytes";
-    return nullptr;
-  }
-  re2::RE2::Options opt;
-  opt.set_log_errors(false);
-  opt.set_max_mem(kRegexMaxMem);
-  auto re = std::make_unique<re2::RE2>(re2::StringPiece(p, n), opt);
-  if (!re->ok()) {
-    c.scratch = "invalid pattern: " + re->error();
-    return nullptr;
-  }
-  if (re->NumberOfCapturingGroups() > kMaxGroups) {
-    c.scratch = "more than " + std::to_string(kMaxGroups) + " capture groups";
-    return nullptr;
-  }
-  if (c.regex_cache.size() >= kRegexCacheMax) c.regex_cache.erase(c.regex_cache.begin());
-  c.regex_cache.emplace_back(std::string(pat), std::move(re));
-  return c.regex_cache.back().second.get();
-}
+constexpr int kMaxGroups = kRegexMaxGroups;
 
 const re2::RE2* check_regex(lua_State* L, int idx) {
   size_t n = 0;
   const char* p = luaL_checklstring(L, idx, &n);
   LuaCallContext& c = ctx_of(L);
-  const re2::RE2* re = compile(c, p, n);
+  if (n > kRegexMaxPattern) raise_error(L, ErrorCode::runtime, "re: pattern longer than %zu bytes", kRegexMaxPattern);
+  const re2::RE2* re = regex_compile(c, std::string_view(p, n), RegexSyntax::re2_utf8);
   if (re == nullptr) raise_error(L, ErrorCode::runtime, "re: %s", c.scratch.c_str());
   return re;
 }
@@ -184,7 +161,7 @@ int re_find(lua_State* L) {
   size_t from = start_offset(luaL_optinteger(L, 3, 1), n);
   int groups = re->NumberOfCapturingGroups();
   re2::StringPiece m[kMaxGroups + 1];
-  if (from > n || !re->Match(re2::StringPiece(s, n), from, n, re2::RE2::UNANCHORED, m, groups + 1)) {
+  if (!regex_search(L, *re, s, n, from, false, m, groups + 1)) {
     luaL_pushfail(L);
     return 1;
   }
@@ -201,7 +178,7 @@ int re_match(lua_State* L) {
   size_t from = start_offset(luaL_optinteger(L, 3, 1), n);
   int groups = re->NumberOfCapturingGroups();
   re2::StringPiece m[kMaxGroups + 1];
-  if (from > n || !re->Match(re2::StringPiece(s, n), from, n, re2::RE2::UNANCHORED, m, groups + 1)) {
+  if (!regex_search(L, *re, s, n, from, false, m, groups + 1)) {
     luaL_pushfail(L);
     return 1;
   }
@@ -257,6 +234,7 @@ int re_gsub(lua_State* L) {
   luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
                    "string/function/table");
   lua_Integer max_n = luaL_optinteger(L, 4, static_cast<lua_Integer>(n) + 1);
+  if (tr == LUA_TFUNCTION || tr == LUA_TTABLE) regex_hold(L, re);  // callbacks may compile others
   int groups = re->NumberOfCapturingGroups();
   re2::StringPiece m[kMaxGroups + 1];
   luaL_Buffer b;
@@ -264,8 +242,7 @@ int re_gsub(lua_State* L) {
   size_t from = 0;
   lua_Integer count = 0;
   while (count < max_n && from <= n) {
-    if ((count & 1023) == 1023) check_deadline(L);
-    if (!re->Match(re2::StringPiece(s, n), from, n, re2::RE2::UNANCHORED, m, groups + 1)) break;
+    if (!regex_search(L, *re, s, n, from, false, m, groups + 1)) break;
     auto at = static_cast<size_t>(m[0].data() - s);
     luaL_addlstring(&b, s + from, at - from);
     add_rewrite(L, &b, m, groups);

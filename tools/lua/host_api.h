@@ -1,6 +1,6 @@
 // tools/lua/host_api.h — what a sandboxed script may use beyond plain Lua, granted per tool.
 //
-//   json   json.encode(v) / json.decode(s) / json.null
+//   json   json.encode(v) / json.decode(s) / json.null (texts up to 4 x limits.args_bytes)
 //   re     RE2 regexes (linear time): re.find(s, pat [, init]) -> start, end, captures...;
 //          re.match(s, pat [, init]) -> captures (or the whole match); re.gsub(s, pat, repl [, n]) -> s, count
 //          (repl: string with \0-\9, table, or function)

@@ -9,6 +9,7 @@
 #include <lua.hpp>
 
 #include "tools/lua/context.h"
+#include "tools/lua/patterns.h"
 
 namespace glm::tools::lua {
 
@@ -23,7 +24,7 @@ constexpr std::string_view kBaseAllow[] = {
 };
 // Libraries opened one by one (never luaL_openlibs).
 constexpr std::string_view kLibraries[] = {"string", "table", "math", "utf8", "coroutine", "os"};
-// string: no dump; rep capped; find/match/gmatch/gsub accept plain (literal) patterns only.
+// string: no dump; rep capped; find/match/gmatch/gsub on RE2 (linear time; no %b, %f or back-references).
 constexpr std::string_view kStringAllow[] = {
     "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "pack", "packsize",
     "rep", "reverse", "sub", "unpack", "upper",
@@ -272,6 +273,19 @@ int sb_collectgarbage(lua_State* L) {
   return 1;
 }
 
+// os.date: a format string is one strftime call per specifier in C; a 16 MiB format is seconds unhooked.
+constexpr size_t kDateFormatMax = 256;
+int sb_date(lua_State* L) {
+  size_t n = 0;
+  if (lua_type(L, 1) == LUA_TSTRING) lua_tolstring(L, 1, &n);
+  if (n > kDateFormatMax)
+    raise_error(L, ErrorCode::forbidden, "os.date format longer than %zu bytes", kDateFormatMax);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 // ---- string ---------------------------------------------------------------------------------------------
 
 // string.rep: one C call that the hook cannot interrupt ("" x 3e9 ran 7.5 s): refuse large counts and results
@@ -294,179 +308,6 @@ int sb_rep(lua_State* L) {
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
   return 1;
-}
-
-bool has_magic(const char* p, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (std::strchr("^$*+?.([%-", p[i]) != nullptr && p[i] != '\0') return true;
-  return false;
-}
-
-[[noreturn]] void refuse_pattern(lua_State* L, const char* fn) {
-  raise_error(L, ErrorCode::forbidden,
-              "Lua patterns are disabled in the sandbox (string.%s can backtrack for minutes where no limit "
-              "reaches); use a plain pattern, string.find(s, p, 1, true), or the RE2 module re.*",
-              fn);
-}
-
-// Relative string position as the string library reads it: negative counts from the end; clamps to 1.
-size_t start_index(lua_Integer pos, size_t len) {
-  if (pos > 0) return static_cast<size_t>(pos);
-  if (pos == 0) return 1;
-  if (pos < -static_cast<lua_Integer>(len)) return 1;
-  return len + static_cast<size_t>(pos) + 1;
-}
-
-// Finds the literal p in s from 0-based offset `from`: linear time (glibc memmem is two-way).
-const char* find_literal(const char* s, size_t ls, size_t from, const char* p, size_t lp) {
-  if (from > ls) return nullptr;
-  if (lp == 0) return s + from;
-  return static_cast<const char*>(memmem(s + from, ls - from, p, lp));
-}
-
-int sb_find(lua_State* L) {
-  size_t ls = 0, lp = 0;
-  const char* s = luaL_checklstring(L, 1, &ls);
-  const char* p = luaL_checklstring(L, 2, &lp);
-  size_t init = start_index(luaL_optinteger(L, 3, 1), ls);
-  bool plain = lua_toboolean(L, 4);
-  if (!plain && has_magic(p, lp)) refuse_pattern(L, "find");
-  const char* hit = init > ls + 1 ? nullptr : find_literal(s, ls, init - 1, p, lp);
-  if (hit == nullptr) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  lua_pushinteger(L, static_cast<lua_Integer>(hit - s) + 1);
-  lua_pushinteger(L, static_cast<lua_Integer>(hit - s + lp));
-  return 2;
-}
-
-int sb_match(lua_State* L) {
-  size_t ls = 0, lp = 0;
-  const char* s = luaL_checklstring(L, 1, &ls);
-  const char* p = luaL_checklstring(L, 2, &lp);
-  size_t init = start_index(luaL_optinteger(L, 3, 1), ls);
-  if (has_magic(p, lp)) refuse_pattern(L, "match");
-  const char* hit = init > ls + 1 ? nullptr : find_literal(s, ls, init - 1, p, lp);
-  if (hit == nullptr) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  lua_pushlstring(L, hit, lp);
-  return 1;
-}
-
-// gmatch iterator. Upvalues: subject, pattern, next offset (0-based), offset just past the last match.
-int gmatch_step(lua_State* L) {
-  size_t ls = 0, lp = 0;
-  const char* s = lua_tolstring(L, lua_upvalueindex(1), &ls);
-  const char* p = lua_tolstring(L, lua_upvalueindex(2), &lp);
-  auto from = static_cast<size_t>(lua_tointeger(L, lua_upvalueindex(3)));
-  lua_Integer last = lua_tointeger(L, lua_upvalueindex(4));
-  for (;;) {
-    const char* hit = find_literal(s, ls, from, p, lp);
-    if (hit == nullptr) return 0;
-    auto at = static_cast<size_t>(hit - s);
-    if (lp == 0 && static_cast<lua_Integer>(at) == last) {  // no second empty match at the same place
-      from = at + 1;
-      continue;
-    }
-    lua_pushinteger(L, static_cast<lua_Integer>(at + (lp == 0 ? 0 : lp)));
-    lua_replace(L, lua_upvalueindex(3));
-    lua_pushinteger(L, static_cast<lua_Integer>(at + lp));
-    lua_replace(L, lua_upvalueindex(4));
-    lua_pushlstring(L, hit, lp);
-    return 1;
-  }
-}
-
-int sb_gmatch(lua_State* L) {
-  size_t ls = 0, lp = 0;
-  luaL_checklstring(L, 1, &ls);
-  const char* p = luaL_checklstring(L, 2, &lp);
-  size_t init = start_index(luaL_optinteger(L, 3, 1), ls);
-  if (has_magic(p, lp)) refuse_pattern(L, "gmatch");
-  if (init > ls + 1) init = ls + 1;
-  lua_settop(L, 2);
-  lua_pushinteger(L, static_cast<lua_Integer>(init - 1));
-  lua_pushinteger(L, -1);
-  lua_pushcclosure(L, gmatch_step, 4);
-  return 1;
-}
-
-// Appends the replacement for one match of literal `m` (length lm) at stack index 3 (string, table or function).
-void add_replacement(lua_State* L, luaL_Buffer* b, const char* m, size_t lm) {
-  int t = lua_type(L, 3);
-  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-    size_t lr = 0;
-    const char* r = lua_tolstring(L, 3, &lr);
-    for (size_t i = 0; i < lr; ++i) {
-      if (r[i] != '%') {
-        luaL_addchar(b, r[i]);
-      } else if (++i < lr && (r[i] == '0' || r[i] == '1')) {
-        luaL_addlstring(b, m, lm);  // no captures: %1 is the whole match, as in string.gsub
-      } else if (i < lr && r[i] == '%') {
-        luaL_addchar(b, '%');
-      } else {
-        luaL_error(L, "invalid use of '%%' in replacement string");
-      }
-    }
-    return;
-  }
-  lua_pushlstring(L, m, lm);
-  if (t == LUA_TTABLE) {
-    lua_gettable(L, 3);
-  } else {
-    lua_pushvalue(L, 3);
-    lua_insert(L, -2);
-    lua_call(L, 1, 1);
-  }
-  if (!lua_toboolean(L, -1)) {
-    lua_pop(L, 1);
-    luaL_addlstring(b, m, lm);
-  } else if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-    luaL_addvalue(b);
-  } else {
-    luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
-  }
-}
-
-int sb_gsub(lua_State* L) {
-  size_t ls = 0, lp = 0;
-  const char* s = luaL_checklstring(L, 1, &ls);
-  const char* p = luaL_checklstring(L, 2, &lp);
-  int tr = lua_type(L, 3);
-  luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
-                   "string/function/table");
-  lua_Integer max_n = luaL_optinteger(L, 4, static_cast<lua_Integer>(ls) + 1);
-  if (has_magic(p, lp)) refuse_pattern(L, "gsub");
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  size_t from = 0;
-  lua_Integer n = 0;
-  while (n < max_n) {
-    if ((n & (kDeadlineStride - 1)) == kDeadlineStride - 1) check_deadline(L);
-    const char* hit = find_literal(s, ls, from, p, lp);
-    if (hit == nullptr) break;
-    auto at = static_cast<size_t>(hit - s);
-    luaL_addlstring(&b, s + from, at - from);
-    add_replacement(L, &b, hit, lp);
-    ++n;
-    if (lp == 0) {  // an empty match: keep the next character and move on
-      if (at >= ls) {
-        from = ls + 1;
-        break;
-      }
-      luaL_addchar(&b, s[at]);
-      from = at + 1;
-    } else {
-      from = at + lp;
-    }
-  }
-  if (from < ls) luaL_addlstring(&b, s + from, ls - from);
-  luaL_pushresult(&b);
-  lua_pushinteger(L, n);
-  return 2;
 }
 
 // ---- table: raw access, capped ranges, deadline checks ---------------------------------------------------
@@ -706,10 +547,7 @@ int setup(lua_State* L) {
   lua_getfield(L, g, "string");
   prune(L, -1, kStringAllow);
   wrap_field(L, "rep", sb_rep);
-  set_field(L, "find", sb_find);
-  set_field(L, "match", sb_match);
-  set_field(L, "gmatch", sb_gmatch);
-  set_field(L, "gsub", sb_gsub);
+  install_string_patterns(L);
   set_guard(L, "string");
   lua_pop(L, 1);
 
@@ -738,6 +576,7 @@ int setup(lua_State* L) {
 
   lua_getfield(L, g, "os");
   prune(L, -1, kOsAllow);
+  wrap_field(L, "date", sb_date);
   set_guard(L, "os");
   lua_pop(L, 1);
 

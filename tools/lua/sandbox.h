@@ -5,9 +5,9 @@
 //
 // What a script sees is the allow lists at the top of sandbox.cpp (base subset, string without dump and with
 // a capped rep, raw-access table functions, math, utf8, coroutine, os.time/clock/date/difftime, a capped
-// print, a text-only load). Names removed on purpose raise a `forbidden` error when touched. Lua patterns
-// (string.find without `plain`, match, gmatch, gsub with magic characters) are refused: their matcher can
-// backtrack for minutes inside one C call, where no hook runs; scripts use plain find or the RE2 `re` module.
+// print, a text-only load). Names removed on purpose raise a `forbidden` error when touched. Lua patterns run
+// on RE2 instead of Lua's backtracking matcher (patterns.h): the stock one can spend minutes inside one C call,
+// where no hook runs.
 //
 // Owns: the lua_State and its LuaCallContext (the allocator's user data). Destroying the sandbox closes the
 //   state; no script code can run then (no metatable with __gc is ever accepted).

@@ -36,7 +36,7 @@ inline void expect_alive() {
   LuaOutcome r = run("return 1+1");
   ASSERT_TRUE(r.ok) << describe(r);
   EXPECT_EQ(r.result, 2);
-  EXPECT_LT(r.elapsed_ms, 50.0);
+  EXPECT_LT(r.elapsed_ms, 200.0);  // generous: CI machines are shared
 }
 
 }  // namespace glm::tools::lua::testing

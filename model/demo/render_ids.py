@@ -1,0 +1,62 @@
+"""Renders traces to token ids with the C++ renderer (`glm-agent chat-render`, the single source of truth for
+the prompt format) and marks the tokens the model generates, for the loss.
+
+Trained tokens: after each <|assistant|>, everything up to and including the next special token (the
+<|observation|> that ends a call turn, the <|assistant|> that separates parallel calls, the <|user|> that
+ends an answer). A final <|user|> is appended after the last answer so the model learns to stop.
+"""
+import concurrent.futures
+import json
+import os
+import subprocess
+
+from gen_data import render_text
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DEFAULT_BIN = os.path.join(ROOT, "build", "glm-agent")
+
+
+def special_ids(tokenizer_path):
+    with open(tokenizer_path, encoding="utf-8") as f:
+        tj = json.load(f)
+    return {t["content"]: t["id"] for t in tj["added_tokens"]}
+
+
+def render_one(trace, tokenizer_path, binary=DEFAULT_BIN):
+    req = json.dumps({"messages": trace["messages"], "tools": trace["tools"]}, ensure_ascii=False)
+    p = subprocess.run([binary, "chat-render", "--tokenizer", tokenizer_path, "--no-generation-prompt"],
+                       input=req.encode("utf-8"), capture_output=True, check=False)
+    if p.returncode != 0:
+        raise RuntimeError(f"chat-render failed ({p.returncode}): {p.stderr.decode(errors='replace')}")
+    out = json.loads(p.stdout)
+    if out["text"] != render_text(trace):
+        raise RuntimeError("chat-render text differs from gen_data.render_text for a trace")
+    return out["ids"]
+
+
+def loss_mask(ids, sp):
+    """1 for tokens the model generates (see the module doc), else 0."""
+    A = sp["<|assistant|>"]
+    specials = set(sp.values())
+    mask = [0] * len(ids)
+    inside = False
+    for i, t in enumerate(ids):
+        if inside:
+            mask[i] = 1
+        if t == A:
+            inside = True
+        elif t in specials:
+            inside = False
+    return mask
+
+
+def render_all(traces, tokenizer_path, binary=DEFAULT_BIN, workers=2):
+    """[(ids, mask)] in trace order, with the final <|user|> appended (trained)."""
+    sp = special_ids(tokenizer_path)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+        all_ids = list(ex.map(lambda t: render_one(t, tokenizer_path, binary), traces))
+    out = []
+    for ids in all_ids:
+        ids = ids + [sp["<|user|>"]]
+        out.append((ids, loss_mask(ids, sp)))
+    return out

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Trains the demo checkpoint (model/demo/{config.json, model.safetensors, tokenizer.json}) on CPU.
+
+    .venv/bin/python model/demo/train.py --traces model/demo/data/traces.jsonl \
+        --tokenizer model/demo/tokenizer.json --out model/demo --threads 2 --minutes 35
+
+Steps: render every trace with the C++ renderer (`build/glm-agent chat-render`, cached next to the traces),
+check the PyTorch module against scripts/glm4_reference.py, then train a small Glm4ForCausalLM with the loss
+on the tokens the model generates only (render_ids.loss_mask). Traces of one agent share their prompt
+prefix (system prompt + tools block): it is run once per batch (glm4_torch.forward_shared). Writes the
+checkpoint at every evaluation and at the end, and the loss curve to OUT/train_log.jsonl.
+Deterministic for a given thread count (fixed seeds; no data-order randomness beyond the seeded RNG).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+
+import glm4_torch as G  # noqa: E402
+import render_ids  # noqa: E402
+
+
+def load_rendered(traces_path, tokenizer_path, binary):
+    h = hashlib.sha256()
+    for p in (traces_path, tokenizer_path):
+        with open(p, "rb") as f:
+            h.update(f.read())
+    cache = traces_path + f".{h.hexdigest()[:16]}.rendered.json"
+    with open(traces_path, encoding="utf-8") as f:
+        traces = [json.loads(line) for line in f]
+    if os.path.exists(cache):
+        with open(cache) as f:
+            rendered = json.load(f)
+    else:
+        t0 = time.time()
+        rendered = render_ids.render_all(traces, tokenizer_path, binary)
+        with open(cache, "w") as f:
+            json.dump(rendered, f)
+        print(f"rendered {len(traces)} traces in {time.time() - t0:.0f}s", flush=True)
+    return [t["agent"] for t in traces], rendered
+
+
+def split_prefix(agents, rendered, user_id):
+    """{agent: (prefix ids, [(suffix ids, suffix mask)])}: the prefix is everything before the first <|user|>."""
+    out = {}
+    for a, (ids, mask) in zip(agents, rendered):
+        p = ids.index(user_id)
+        assert not any(mask[:p])
+        pre, suf = ids[:p], (ids[p:], mask[p:])
+        if a not in out:
+            out[a] = (pre, [])
+        assert out[a][0] == pre, f"traces of {a} do not share their prompt prefix"
+        out[a][1].append(suf)
+    return out
+
+
+def make_batches(groups, budget, rng):
+    """[(agent, [indices])]: similar lengths together, at most `budget` suffix tokens per batch."""
+    batches = []
+    for a, (pre, items) in groups.items():
+        order = list(range(len(items)))
+        rng.shuffle(order)
+        order.sort(key=lambda i: len(items[i][0]) // 16)  # stable: shuffled within length buckets
+        cur, cur_max = [], 0
+        for i in order:
+            n = len(items[i][0])
+            if cur and max(cur_max, n) * (len(cur) + 1) > budget:
+                batches.append((a, cur))
+                cur, cur_max = [], 0
+            cur.append(i)
+            cur_max = max(cur_max, n)
+        if cur:
+            batches.append((a, cur))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(items, idx):
+    S = max(len(items[i][0]) for i in idx)
+    ids = torch.zeros(len(idx), S, dtype=torch.long)
+    tgt = torch.full((len(idx), S), -100, dtype=torch.long)
+    for r, i in enumerate(idx):
+        s, m = items[i]
+        ids[r, :len(s)] = torch.tensor(s)
+        # position t predicts token t+1; the first suffix token (<|user|>) is never a target
+        for t in range(1, len(s)):
+            if m[t]:
+                tgt[r, t - 1] = s[t]
+    return ids, tgt
+
+
+def hidden_shared(model, prefix, suffixes):
+    """forward_shared without the lm_head: final-normed hidden states [B,S,d]."""
+    c = model.c
+    P, S = prefix.shape[0], suffixes.shape[1]
+    rp = G.rope_tables(model.n_rot, c.rope_theta, torch.arange(P))
+    rs = G.rope_tables(model.n_rot, c.rope_theta, torch.arange(P, P + S))
+    xp, xs = model.embed_tokens(prefix[None, :]), model.embed_tokens(suffixes)
+    mp, ms = G.causal_mask(P, P), G.causal_mask(S, P + S, offset=P)
+    for layer in model.layers:
+        xp, xs = layer.forward_shared(xp, xs, rp, rs, mp, ms)
+    return model.norm(xs)
+
+
+def autocast():
+    # Debian's torch has only the reference BLAS for fp32 (about 1 GFLOP/s); bf16 matmuls go through oneDNN
+    # (tens of GFLOP/s). Weights, norms, softmax and the loss stay fp32.
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def batch_loss(model, prefix, ids, tgt):
+    with autocast():
+        h = hidden_shared(model, prefix, ids)
+        sel = tgt != -100
+        logits = model.lm_head(h[sel])
+    return F.cross_entropy(logits.float(), tgt[sel]), logits, tgt[sel]
+
+
+@torch.no_grad()
+def evaluate(model, groups, budget):
+    """Teacher-forced: loss, token accuracy, and the share of traces whose every generated token is the argmax."""
+    model.eval()
+    tot_loss = tot_tok = tot_ok = 0.0
+    seq_ok = seq_n = 0
+    per_agent = {}
+    for a, (pre, items) in groups.items():
+        prefix = torch.tensor(pre)
+        a_ok = 0
+        for b in make_batches({a: (pre, items)}, budget, random.Random(0)):
+            ids, tgt = collate(items, b[1])
+            with autocast():
+                logits = model.lm_head(hidden_shared(model, prefix, ids)).float()
+            sel = tgt != -100
+            loss = F.cross_entropy(logits[sel], tgt[sel], reduction="sum")
+            pred = logits.argmax(-1)
+            correct = (pred == tgt) | ~sel
+            tot_loss += loss.item()
+            tot_tok += sel.sum().item()
+            tot_ok += ((pred == tgt) & sel).sum().item()
+            whole = correct.all(dim=1)
+            seq_ok += whole.sum().item()
+            a_ok += whole.sum().item()
+            seq_n += len(b[1])
+        per_agent[a] = a_ok / max(1, len(items))
+    model.train()
+    return {"val_loss": tot_loss / max(1, tot_tok), "val_tok_acc": tot_ok / max(1, tot_tok),
+            "val_seq_acc": seq_ok / max(1, seq_n), "val_seq_acc_by_agent": per_agent}
+
+
+def save(model, cfg, out, tokenizer_path, dtype):
+    os.makedirs(out, exist_ok=True)
+    tmp = os.path.join(out, "model.safetensors.tmp")
+    G.save_safetensors(tmp, model.hf_state_dict(), dtype=dtype)
+    os.replace(tmp, os.path.join(out, "model.safetensors"))
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg.to_hf() | {"torch_dtype": "bfloat16" if dtype == "BF16" else "float32"}, f, indent=2)
+        f.write("\n")
+    dst = os.path.join(out, "tokenizer.json")
+    if os.path.abspath(tokenizer_path) != os.path.abspath(dst):
+        with open(tokenizer_path, "rb") as fi, open(dst, "wb") as fo:
+            fo.write(fi.read())
+
+
+def round_bf16_(model):
+    """Rounds the weights as save(dtype="BF16") stores them (round to nearest even)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--traces", default=os.path.join(HERE, "data", "traces.jsonl"))
+    ap.add_argument("--val-traces", default=os.path.join(HERE, "data", "val.jsonl"))
+    ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer.json"))
+    ap.add_argument("--out", default=HERE)
+    ap.add_argument("--glm-agent", default=os.path.join(ROOT, "build", "glm-agent"))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--minutes", type=float, default=35.0, help="wall-clock training budget")
+    ap.add_argument("--max-steps", type=int, default=100000)
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--head-dim", type=int, default=64)
+    ap.add_argument("--ff", type=int, default=768)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--warmup", type=int, default=60)
+    ap.add_argument("--budget", type=int, default=2048, help="suffix tokens per batch (padded)")
+    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--dtype", default="BF16", choices=["BF16", "F32"])
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    d_ref, d_sh = G.check_against_reference("/tmp/glm_demo_refcheck", os.path.join(ROOT, "scripts", "glm4_reference.py"))
+    print(f"module vs scripts/glm4_reference.py: max |diff| {d_ref:.2e}; shared-prefix vs plain {d_sh:.2e}", flush=True)
+    assert d_ref < 1e-4 and d_sh < 1e-4
+
+    sp = render_ids.special_ids(args.tokenizer)
+    agents, rendered = load_rendered(args.traces, args.tokenizer, args.glm_agent)
+    groups = split_prefix(agents, rendered, sp["<|user|>"])
+    val_groups = None
+    if os.path.exists(args.val_traces):
+        va, vr = load_rendered(args.val_traces, args.tokenizer, args.glm_agent)
+        val_groups = split_prefix(va, vr, sp["<|user|>"])
+    n_tok = sum(len(s) for _, items in groups.values() for s, _ in items)
+    n_trained = sum(sum(m) for _, items in groups.values() for _, m in items)
+    print(f"{len(agents)} traces, suffix tokens {n_tok}, trained tokens {n_trained}; prefixes " +
+          ", ".join(f"{a} {len(p)}" for a, (p, _) in groups.items()), flush=True)
+
+    with open(args.tokenizer, encoding="utf-8") as f:
+        vocab = max(t["id"] for t in json.load(f)["added_tokens"]) + 1
+    cfg = G.Config(vocab_size=vocab, hidden_size=args.hidden, intermediate_size=args.ff,
+                   num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.kv_heads,
+                   head_dim=args.head_dim, max_position_embeddings=2048,
+                   eos_token_id=[sp["<|endoftext|>"], sp["<|user|>"], sp["<|observation|>"]],
+                   pad_token_id=sp["<|endoftext|>"])
+    model = G.Glm4ForCausalLM(cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {n_params / 1e6:.2f}M parameters", flush=True)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+
+    rng = random.Random(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    log_path = os.path.join(args.out, "train_log.jsonl")
+    log = open(log_path, "w")
+    t0 = time.time()
+    budget_s = args.minutes * 60
+    step, epoch, seen_tok = 0, 0, 0
+    ema = None
+    done = False
+    # The schedule needs a length: estimate steps from a short timing run, then keep it fixed.
+    total_steps = None
+    while not done:
+        batches = make_batches(groups, args.budget, rng)
+        for a, idx in batches:
+            pre, items = groups[a]
+            ids, tgt = collate(items, idx)
+            if total_steps is None and step == 20:
+                per_step = (time.time() - t0) / 20
+                total_steps = min(args.max_steps, int(budget_s / per_step * 0.97))
+                print(f"~{per_step:.2f}s/step -> schedule of {total_steps} steps", flush=True)
+            T = total_steps or 10**9
+            if step < args.warmup:
+                lr = args.lr * (step + 1) / args.warmup
+            else:
+                lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - args.warmup) / max(1, T - args.warmup)))))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            loss, _, _ = batch_loss(model, torch.tensor(pre), ids, tgt)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            seen_tok += ids.numel() + len(pre)
+            ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+            el = time.time() - t0
+            rec = {"step": step, "epoch": epoch, "elapsed_s": round(el, 1), "loss": round(loss.item(), 4),
+                   "loss_ema": round(ema, 4), "lr": round(lr, 6), "tokens": seen_tok}
+            last = step >= (total_steps or 10**9) or el > budget_s
+            if step % args.eval_every == 0 or last:
+                if val_groups:
+                    rec.update(evaluate(model, val_groups, args.budget))
+                save(model, cfg, args.out, args.tokenizer, args.dtype)
+            if step % 10 == 0 or "val_loss" in rec:
+                print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            if last:
+                done = True
+                break
+        epoch += 1
+    if val_groups and args.dtype == "BF16":
+        round_bf16_(model)
+        r = evaluate(model, val_groups, args.budget)
+        print("after BF16 rounding:", json.dumps(r), flush=True)
+        log.write(json.dumps({"bf16_rounded": r}) + "\n")
+    log.close()
+    print(f"done: {step} steps, {time.time() - t0:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

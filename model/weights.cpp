@@ -4,6 +4,9 @@
 #include <cstring>
 #include <functional>
 
+#include <filesystem>
+
+#include "model/gguf.h"
 #include "model/safetensors.h"
 #include "model/tensor_names.h"
 
@@ -22,8 +25,13 @@ std::string TensorRef::shape_string() const {
 }
 
 const MappedFile& TensorStore::add_file(MappedFile file) {
-  files_.push_back(std::make_unique<MappedFile>(std::move(file)));
+  files_.push_back(std::make_shared<const MappedFile>(std::move(file)));
   return *files_.back();
+}
+
+const uint8_t* TensorStore::add_buffer(std::vector<uint8_t> bytes) {
+  buffers_.push_back(std::make_unique<std::vector<uint8_t>>(std::move(bytes)));
+  return buffers_.back()->data();
 }
 
 Status TensorStore::add_tensor(TensorRef t) {
@@ -194,6 +202,19 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
 }
 
 Result<Glm4Weights> Glm4Weights::load(const std::string& model_dir, const WeightOptions& opt) {
+  // A .gguf file, or a directory whose only weights are one .gguf file.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(model_dir, ec) && fs::path(model_dir).extension() == ".gguf")
+    return load_gguf_weights(model_dir, opt);
+  if (fs::is_directory(model_dir, ec) && !fs::exists(model_dir + "/config.json", ec)) {
+    std::vector<std::string> ggufs;
+    for (const auto& e : fs::directory_iterator(model_dir, ec))
+      if (e.path().extension() == ".gguf") ggufs.push_back(e.path().string());
+    if (ggufs.size() == 1) return load_gguf_weights(ggufs[0], opt);
+    if (ggufs.size() > 1)
+      return make_error(ErrorCode::invalid_argument, "'" + model_dir + "' holds several .gguf files; name one");
+  }
   auto config = Glm4Config::load(model_dir);
   if (!config) return config.take_error();
   auto store = load_safetensors(model_dir);

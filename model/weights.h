@@ -47,13 +47,17 @@ class TensorStore {
  public:
   // Adopts a mapped file; tensors added later may point into it.
   const MappedFile& add_file(MappedFile file);
+  void add_shared_file(std::shared_ptr<const MappedFile> file) { files_.push_back(std::move(file)); }
+  // Adopts converted bytes (e.g. a K-quant tensor re-encoded); returns where they now live.
+  const uint8_t* add_buffer(std::vector<uint8_t> bytes);
   // Adds a tensor; invalid_argument when the name is already present.
   Status add_tensor(TensorRef t);
   const TensorRef* find(std::string_view name) const;
   const std::vector<TensorRef>& tensors() const { return tensors_; }
 
  private:
-  std::vector<std::unique_ptr<MappedFile>> files_;
+  std::vector<std::shared_ptr<const MappedFile>> files_;
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> buffers_;
   std::vector<TensorRef> tensors_;
   std::unordered_map<std::string, size_t> index_;
 };
@@ -80,7 +84,8 @@ struct WeightOptions {
 
 class Glm4Weights {
  public:
-  // DIR with config.json and model.safetensors or model.safetensors.index.json (+ shards).
+  // DIR with config.json and model.safetensors or model.safetensors.index.json (+ shards); or a .gguf
+  // file, or a DIR without config.json holding exactly one .gguf file.
   static Result<Glm4Weights> load(const std::string& model_dir, const WeightOptions& opt = {});
   // Binds (and checks) every tensor of `config` in `store`; names from tensor_names.h, HF or GGUF flavour.
   static Result<Glm4Weights> from_store(const Glm4Config& config, TensorStore store, bool gguf_names,

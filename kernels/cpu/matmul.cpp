@@ -113,12 +113,18 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   check_view(w);
   const Isa level = isa();
   const bool int8 = int8_applies(level, true, w.dtype);
-  thread_local ActBuffer acts;  // quantized once by the calling thread, read by all
-  if (int8) quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
+  // Quantized once by the calling thread and read by all: take the view here, since inside the lambda
+  // `acts` would name each worker's own (empty) thread_local.
+  thread_local ActBuffer acts;
+  isa_impl::ActQ8 xq{};
+  if (int8) {
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
+    xq = acts.view();
+  }
   auto rows = [&](int64_t b, int64_t e) {
     if (int8)
-      isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, acts.view(),
-                                 n_tok, y, ldy, b, e);
+      isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, xq, n_tok,
+                                 y, ldy, b, e);
     else
       rows_float(level, w, x, ldx, n_tok, y, ldy, b, e);
   };

@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/membw.h"
 #include "model/cpu/cpu_engine.h"
+#include "model/gguf.h"
 #include "model/sampler.h"
 #include "model/tokenizer.h"
 #include "runtime/cli/args.h"
@@ -394,6 +395,25 @@ int cmd_bench_engine(const Argv& argv) {
   j["mem_bw_gb_s"] = bw;
   j["bw_fraction"] = bw > 0 ? decode_gb_s / bw : 0.0;
   std::printf("%s\n", j.dump().c_str());
+  return kExitOk;
+}
+
+// `glm-agent convert --model DIR --out FILE.gguf [--type q8_0|q4_0|f16|bf16|f32]`: safetensors → GGUF.
+// Not yet routed by main.cpp (needs `int cmd_convert(const Argv&);` in commands.h and a kCommands row).
+int cmd_convert(const Argv& argv);
+int cmd_convert(const Argv& argv) {
+  auto args = Args::parse(argv, {"model", "out", "type"}, {});
+  if (!args) return fail(kExitUsage, args.error().message);
+  auto model = args->get("model");
+  auto out = args->get("out");
+  if (!model || !out) return fail(kExitUsage, "convert needs --model DIR and --out FILE.gguf");
+  std::optional<kernels::DType> type;
+  if (auto t = args->get("type")) {
+    kernels::DType d;
+    if (!kernels::dtype_from_name(*t, &d)) return fail(kExitUsage, "--type: unknown type '" + *t + "'");
+    type = d;
+  }
+  if (Status st = convert_to_gguf(*model, *out, type); !st) return fail_error(st.error());
   return kExitOk;
 }
 

@@ -82,15 +82,19 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
 
 TEST(MatmulTest, ThreadedEqualsSingleThreaded) {
   std::mt19937 rng(3);
-  Mat m = random_mat(DType::bf16, 301, 256, rng);
-  std::vector<float> x(5 * 256);
-  std::normal_distribution<float> nd(0, 1);
-  for (auto& v : x) v = nd(rng);
-  std::vector<float> a(5 * 301), b(5 * 301);
   ThreadPool one(1), three(3);
-  matmul(m.view, x.data(), 256, 5, a.data(), 301, one);
-  matmul(m.view, x.data(), 256, 5, b.data(), 301, three);
-  EXPECT_EQ(a, b);
+  for (DType t : {DType::bf16, DType::q8_0, DType::q4_0, DType::f32}) {
+    for (int n_tok : {1, 5}) {
+      Mat m = random_mat(t, 301, 256, rng);
+      std::vector<float> x(static_cast<size_t>(n_tok * 256));
+      std::normal_distribution<float> nd(0, 1);
+      for (auto& v : x) v = nd(rng);
+      std::vector<float> a(static_cast<size_t>(n_tok * 301)), b(a.size());
+      matmul(m.view, x.data(), 256, n_tok, a.data(), 301, one);
+      matmul(m.view, x.data(), 256, n_tok, b.data(), 301, three);
+      EXPECT_EQ(a, b) << dtype_name(t) << " n_tok " << n_tok;
+    }
+  }
 }
 
 TEST(QuantizeTest, Q8AndQ4ErrorsAreWithinTheirStep) {

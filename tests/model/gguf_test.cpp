@@ -1,0 +1,155 @@
+// GGUF: convert a safetensors checkpoint, reload it, compare logits; K-quant layouts; bad files.
+#include "model/gguf.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "model/cpu/cpu_engine.h"
+#include "tests/model/tiny_checkpoint.h"
+
+namespace glm {
+namespace {
+
+class GgufTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::make_temp_dir("glm-gguf"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::vector<float> logits(const std::string& model, const std::vector<int32_t>& ids) {
+    auto e = open_cpu_engine(model, {});
+    EXPECT_TRUE(e.ok()) << e.error().to_string();
+    if (!e.ok()) return {};
+    SeqId s = *(*e)->create_sequence();
+    std::vector<float> l(ids.size() * size_t((*e)->caps().n_vocab));
+    EXPECT_TRUE((*e)->prefill(s, ids, LogitsMode::all, l).ok());
+    return l;
+  }
+  static double rel(const std::vector<float>& a, const std::vector<float>& b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      num = std::max(num, std::fabs(double(a[i]) - b[i]));
+      den = std::max(den, std::fabs(double(b[i])));
+    }
+    return num / den;
+  }
+  std::string dir_;
+  const std::vector<int32_t> ids_ = {4, 8, 15, 16, 23, 42, 90};
+};
+
+TEST_F(GgufTest, ConvertKeepsStoredTypesExactly) {
+  for (DType dt : {DType::f32, DType::f16, DType::bf16}) {
+    for (bool bias : {true, false}) {
+      Glm4Config c = testing::tiny_config();
+      c.attention_bias = bias;
+      const std::string src = dir_ + "/src_" + std::string(kernels::dtype_name(dt)) + (bias ? "_b" : "");
+      ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, dt, 1, 77));
+      const std::string out = src + ".gguf";
+      Status st = convert_to_gguf(src, out, std::nullopt);
+      ASSERT_TRUE(st.ok()) << st.error().to_string();
+      auto f = read_gguf(out);
+      ASSERT_TRUE(f.ok()) << f.error().to_string();
+      auto gc = glm4_config_from_gguf(*f);
+      ASSERT_TRUE(gc.ok()) << gc.error().to_string();
+      EXPECT_EQ(gc->n_layer, c.n_layer);
+      EXPECT_EQ(gc->n_head_kv, c.n_head_kv);
+      EXPECT_EQ(gc->n_rot, c.n_rot);
+      EXPECT_EQ(gc->attention_bias, bias);
+      EXPECT_EQ(gc->n_vocab, c.n_vocab);
+      EXPECT_EQ(logits(out, ids_), logits(src, ids_)) << kernels::dtype_name(dt);
+    }
+  }
+}
+
+TEST_F(GgufTest, QuantizedConversionsStayClose) {
+  Glm4Config c = testing::tiny_config();
+  const std::string src = dir_ + "/src";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::f32, 1, 78));
+  auto ref = logits(src, ids_);
+  // Tolerances for a 2-layer random model whose every matrix (embedding too) is quantized; the kernels
+  // themselves are checked exactly against the dequantized weights in kernels/matmul_test.cpp.
+  for (auto [dt, tol] : {std::pair{DType::q8_0, 0.03}, std::pair{DType::q4_0, 0.4}, std::pair{DType::f16, 2e-3}}) {
+    const std::string out = dir_ + "/m_" + std::string(kernels::dtype_name(dt)) + ".gguf";
+    ASSERT_TRUE(convert_to_gguf(src, out, dt).ok());
+    auto got = logits(out, ids_);
+    ASSERT_EQ(got.size(), ref.size());
+    double e = rel(got, ref);
+    EXPECT_LT(e, tol) << kernels::dtype_name(dt);
+    EXPECT_GT(e, 0.0) << kernels::dtype_name(dt) << " should differ from f32 at all";
+    std::cerr << "[ info ] " << kernels::dtype_name(dt) << " max relative logit error " << e << "\n";
+  }
+  // A directory holding only the .gguf loads too.
+  std::filesystem::create_directories(dir_ + "/only");
+  std::filesystem::copy_file(dir_ + "/m_q8_0.gguf", dir_ + "/only/model.gguf");
+  EXPECT_EQ(logits(dir_ + "/only", ids_), logits(dir_ + "/m_q8_0.gguf", ids_));
+}
+
+TEST_F(GgufTest, KQuantLayouts) {
+  // Q6_K: one super-block, every quant = 33 (q - 32 = 1), scale j = j + 1, d = 0.5: y[i] = 0.5 * sc(i) * 1.
+  std::vector<uint8_t> q6(210, 0);
+  for (int i = 0; i < 128; ++i) q6[size_t(i)] = 0x11;            // low nibbles 1
+  for (int i = 0; i < 64; ++i) q6[size_t(128 + i)] = 0xAA;       // high bits 2 -> 1 + 2*16 = 33
+  for (int j = 0; j < 16; ++j) q6[size_t(192 + j)] = uint8_t(j + 1);
+  uint16_t half = kernels::f32_to_f16(0.5f);
+  std::memcpy(&q6[208], &half, 2);
+  std::vector<float> y(256);
+  dequantize_ggml_row(GgmlType::q6_k, q6.data(), y.data(), 256);
+  for (int i = 0; i < 256; ++i) ASSERT_FLOAT_EQ(y[size_t(i)], 0.5f * float(i / 16 + 1)) << i;
+  // Q4_K: d = 1, dmin = 0.25, sub-block j has scale j + 1 and min 2 (6-bit packed), quants 3 (low) / 5 (high).
+  std::vector<uint8_t> q4(144, 0);
+  uint16_t one = kernels::f32_to_f16(1.0f), quarter = kernels::f32_to_f16(0.25f);
+  std::memcpy(&q4[0], &one, 2);
+  std::memcpy(&q4[2], &quarter, 2);
+  uint8_t* sc = &q4[4];
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = uint8_t(j + 1);      // scale j
+    sc[j + 4] = 2;               // min j
+    sc[j + 8] = uint8_t((j + 5) | (2 << 4));  // scale j+4 (low 4 bits), min j+4 (low 4 bits)
+  }
+  for (int i = 0; i < 128; ++i) q4[size_t(16 + i)] = uint8_t(3 | (5 << 4));
+  dequantize_ggml_row(GgmlType::q4_k, q4.data(), y.data(), 256);
+  for (int i = 0; i < 256; ++i) {
+    const int sub = i / 32;  // sub-blocks alternate low (even) / high (odd) nibbles
+    const float q = sub % 2 == 0 ? 3.0f : 5.0f;
+    ASSERT_FLOAT_EQ(y[size_t(i)], float(sub + 1) * q - 0.25f * 2) << i;
+  }
+}
+
+TEST_F(GgufTest, BadFilesAreErrors) {
+  Glm4Config c = testing::tiny_config();
+  const std::string src = dir_ + "/src";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::bf16, 1, 79));
+  const std::string good = dir_ + "/good.gguf";
+  ASSERT_TRUE(convert_to_gguf(src, good, std::nullopt).ok());
+  const auto size = std::filesystem::file_size(good);
+  std::string bytes(size, '\0');
+  std::ifstream(good, std::ios::binary).read(bytes.data(), std::streamsize(size));
+  auto write = [&](const std::string& name, const std::string& b) {
+    std::ofstream(dir_ + "/" + name, std::ios::binary) << b;
+    return dir_ + "/" + name;
+  };
+  // Truncations at many points: each an error, never a crash.
+  for (size_t cut : {size_t(3), size_t(10), size_t(100), size / 3, size / 2, size - 1}) {
+    auto r = load_gguf_weights(write("cut.gguf", bytes.substr(0, cut)));
+    ASSERT_FALSE(r.ok()) << cut;
+    EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << cut << ": " << r.error().message;
+  }
+  std::string bad = bytes;
+  bad[0] = 'X';
+  EXPECT_EQ(read_gguf(write("magic.gguf", bad)).error().code, ErrorCode::invalid_argument);
+  bad = bytes;
+  for (int i = 8; i < 16; ++i) bad[size_t(i)] = char(0xff);  // tensor count
+  EXPECT_EQ(read_gguf(write("count.gguf", bad)).error().code, ErrorCode::invalid_argument);
+  // Another architecture.
+  auto w = Glm4Weights::load(src);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(write_gguf(dir_ + "/llama.gguf", c, {}, {{"general.architecture", "llama"}}).ok());
+  auto f = read_gguf(dir_ + "/llama.gguf");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(glm4_config_from_gguf(*f).error().code, ErrorCode::unsupported);
+  EXPECT_EQ(read_gguf(dir_ + "/none.gguf").error().code, ErrorCode::not_found);
+}
+
+}  // namespace
+}  // namespace glm

@@ -126,6 +126,7 @@ LuaOutcome run_lua(const LuaJob& job, const LuaLimits& limits, const LuaCapabili
     out.elapsed_ms = elapsed();
     return out;
   };
+  if (cancel && cancel->load()) return fail(ErrorCode::cancelled, "call cancelled before it started");
   // Refused before parsing.
   if (job.code.size() > limits.source_bytes)
     return fail(ErrorCode::forbidden, "source of " + std::to_string(job.code.size()) + " bytes exceeds the " +

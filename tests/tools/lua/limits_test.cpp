@@ -132,6 +132,12 @@ TEST(LuaLimits, CancelFromAnotherThread) {
   expect_alive();
 }
 
+TEST(LuaLimits, CancelledBeforeStartRunsNothing) {
+  std::atomic<bool> cancel{true};
+  LuaOutcome r = run_lua({.code = "return 1"}, fast_limits(), LuaCapabilities::pure(), &cancel);
+  EXPECT_LUA_ERROR(r, ErrorCode::cancelled);
+}
+
 TEST(LuaLimits, DefaultsAreThePolicy) {
   LuaLimits l;
   EXPECT_EQ(l.deadline_ms, 1000);

@@ -17,6 +17,11 @@ int cmd_bench_tokenizer(const Argv& argv);
 int cmd_chat_render(const Argv& argv);
 int cmd_validate(const Argv& argv);
 
+// Agent commands (runtime/cli/agent_commands.cpp).
+int cmd_run(const Argv& argv);
+int cmd_eval(const Argv& argv);
+int cmd_tool(const Argv& argv);
+
 // Engine commands (runtime/cli/engine_commands.cpp).
 int cmd_logits(const Argv& argv);
 int cmd_generate(const Argv& argv);

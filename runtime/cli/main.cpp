@@ -12,6 +12,9 @@ namespace {
 constexpr const char* kUsage = R"(usage: glm-agent <command> [options]
 
 commands:
+  run AGENT.json [--task TEXT] [--model DIR] [--output-format text|json|stream-json] [--trace FILE.jsonl]
+  eval AGENT.json --tasks FILE.jsonl [--model DIR] [--concurrency N]
+  tool AGENT.json --call JSON                     dispatch one call through the agent's tools
   info [--json]                                   version, compiled backends, devices
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
@@ -48,6 +51,9 @@ const Command kCommands[] = {
     {"tokenize", glm::cli::cmd_tokenize},
     {"chat-render", glm::cli::cmd_chat_render},
     {"validate", glm::cli::cmd_validate},
+    {"run", glm::cli::cmd_run},
+    {"eval", glm::cli::cmd_eval},
+    {"tool", glm::cli::cmd_tool},
     {"logits", glm::cli::cmd_logits},
     {"generate", glm::cli::cmd_generate},
     {"grammar", glm::cli::cmd_grammar},

@@ -1,6 +1,5 @@
 #include "kernels/cpu/matmul.h"
 
-#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -137,14 +136,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   const int nth = pool.n_threads();
   int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / 16) * 16;
   if (chunk < 16) chunk = 16;
-  std::atomic<int64_t> next{0};
-  pool.run([&](int, int) {
-    for (;;) {
-      int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
-      if (b >= w.rows) break;
-      rows(b, std::min(w.rows, b + chunk));
-    }
-  });
+  pool.parallel_for(w.rows, chunk, rows);
 }
 
 }  // namespace glm::kernels

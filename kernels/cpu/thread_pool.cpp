@@ -14,7 +14,7 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
-constexpr int kSpinIterations = 20000;
+constexpr int kSpinIterations = 4000;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -42,25 +42,63 @@ void ThreadPool::split(int64_t n, int ith, int nth, int64_t align, int64_t* begi
   *end = std::min(n, e * align);
 }
 
+void ThreadPool::publish(Job* job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = job;
+    open_ = true;
+    pending_.store(job->each ? n_threads_ - 1 : 0);
+    generation_.fetch_add(1);
+  }
+  cv_start_.notify_all();
+}
+
+void ThreadPool::drain(Job& job) {
+  for (;;) {
+    int64_t b = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
+    if (b >= job.n) return;
+    (*job.range)(b, std::min(job.n, b + job.chunk));
+  }
+}
+
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
   if (n_threads_ == 1) {
     fn(0, 1);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    pending_.store(n_threads_ - 1);
-    generation_.fetch_add(1);
-  }
-  cv_start_.notify_all();
+  Job job;
+  job.each = &fn;
+  publish(&job);
   fn(0, n_threads_);
   for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-  if (pending_.load(std::memory_order_acquire) != 0) {
-    std::unique_lock<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_done_.wait(lock, [this] { return pending_.load() == 0; });
+  open_ = false;
+  job_ = nullptr;
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  chunk = std::max<int64_t>(1, chunk);
+  if (n_threads_ == 1 || n <= chunk) {
+    fn(0, n);
+    return;
+  }
+  Job job;
+  job.range = &fn;
+  job.n = n;
+  job.chunk = chunk;
+  publish(&job);
+  drain(job);
+  // Close the job: workers that have not joined yet will skip it; wait only for those inside.
+  std::unique_lock<std::mutex> lock(mu_);
+  open_ = false;
+  if (pending_.load() != 0) {
+    lock.unlock();
+    for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+    lock.lock();
     cv_done_.wait(lock, [this] { return pending_.load() == 0; });
   }
-  std::lock_guard<std::mutex> lock(mu_);
   job_ = nullptr;
 }
 
@@ -69,18 +107,25 @@ void ThreadPool::worker(int ith) {
   for (;;) {
     // Spin briefly for the next job (decode issues hundreds of short loops per token), then sleep.
     for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
-    const std::function<void(int, int)>* job;
+    Job* job = nullptr;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_start_.wait(lock, [&] { return generation_.load() != seen; });
       seen = generation_.load();
       if (stop_) return;
-      job = job_;
+      if (job_ && job_->each) {
+        job = job_;  // counted in pending_ by publish()
+      } else if (job_ && open_) {
+        job = job_;
+        pending_.fetch_add(1);
+      }
     }
-    (*job)(ith, n_threads_);
+    if (!job) continue;
+    if (job->each) (*job->each)(ith, n_threads_);
+    else drain(*job);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);
-      cv_done_.notify_one();
+      cv_done_.notify_all();
     }
   }
 }

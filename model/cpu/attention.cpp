@@ -1,5 +1,6 @@
 #include "model/cpu/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -15,9 +16,7 @@ void attention(const AttnShape& s, const AttnContext* ctx, int n_tok, const floa
   const int64_t kv_dim = int64_t(s.n_head_kv) * s.head_dim;
   const float scale = float(1.0 / std::sqrt(double(s.head_dim)));
   const int64_t n_tasks = int64_t(n_tok) * s.n_head;
-  auto body = [&](int ith, int nth) {
-    int64_t b, e;
-    kernels::ThreadPool::split(n_tasks, ith, nth, 1, &b, &e);
+  auto body = [&](int64_t b, int64_t e) {
     thread_local std::vector<float> scores;
     for (int64_t task = b; task < e; ++task) {
       const int i = int(task / s.n_head), h = int(task % s.n_head), j = h / group;
@@ -33,8 +32,11 @@ void attention(const AttnShape& s, const AttnContext* ctx, int n_tok, const floa
         kernels::axpy_f32(scores[size_t(t)], c.v + t * kv_dim + int64_t(j) * s.head_dim, oh, s.head_dim);
     }
   };
-  if (n_tasks * (ctx[0].n_ctx + 1) < 4096) body(0, 1);
-  else pool.run(body);
+  if (n_tasks * (ctx[0].n_ctx + 1) < 4096) {
+    body(0, n_tasks);
+    return;
+  }
+  pool.parallel_for(n_tasks, std::max<int64_t>(1, n_tasks / (int64_t(pool.n_threads()) * 4)), body);
 }
 
 }  // namespace glm::cpu

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -184,6 +185,28 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
       }
       EXPECT_NEAR(y[size_t(o)], s, 1e-5 * a) << dtype_name(t) << " row " << o;
     }
+  }
+}
+
+}  // namespace
+}  // namespace glm::kernels
+
+namespace glm::kernels {
+namespace {
+
+TEST(ThreadPoolTest, ParallelForCoversEveryItemOnce) {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 200; ++rep) {
+    const int64_t n = 1 + rep * 7;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    pool.parallel_for(n, 1 + rep % 5, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "n " << n << " item " << i;
+    // Interleave with static runs.
+    std::atomic<int> calls{0};
+    pool.run([&](int, int) { calls.fetch_add(1); });
+    ASSERT_EQ(calls.load(), 3);
   }
 }
 

@@ -17,13 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include <lua.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
 #include "tools/lua/host_api.h"
 #include "tools/lua/limits.h"
 
-struct lua_State;
 namespace re2 { class RE2; }
 
 namespace glm::tools::lua {
@@ -51,6 +51,7 @@ struct LuaCallContext {
   // Output (print, log).
   std::string output;
   bool output_exceeded = false;  // sticky: the call ends with kind `output`
+  lua_Integer next_object_id = 0;  // safe_tolstring's sequence
   nlohmann::json logs = nlohmann::json::array();  // [{"level","message"}]
   size_t log_bytes = 0;
 
@@ -82,6 +83,10 @@ LuaCallContext& ctx_of(lua_State* L);
 
 // Marks the call as tripped with `kind` (timeout or cancelled), re-arms the hook and raises. Never returns.
 [[noreturn]] void trip(lua_State* L, ErrorCode kind, const char* message);
+
+// luaL_tolstring without heap addresses (an ASLR leak): an object with no __tostring prints as
+// "<type or __name>: 0x<n>", n a sequence number unique to the object within the call. Pushes the string.
+const char* safe_tolstring(lua_State* L, int idx, size_t* len);
 
 // The capped allocator (alloc.cpp): `ud` is the LuaCallContext.
 void* capped_alloc(void* ud, void* ptr, size_t osize, size_t nsize);

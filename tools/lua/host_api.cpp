@@ -270,7 +270,7 @@ int log_at(lua_State* L, const char* level) {
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; ++i) {
     if (i > 1) luaL_addchar(&b, ' ');
-    luaL_tolstring(L, i, nullptr);
+    safe_tolstring(L, i, nullptr);
     luaL_addvalue(&b);
   }
   luaL_pushresult(&b);

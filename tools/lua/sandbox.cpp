@@ -16,7 +16,7 @@ namespace glm::tools::lua {
 // ---- Allow lists: everything a script can reach. A name not listed is removed at set-up. ----------------
 
 // Base library. pcall/xpcall are safe only with the re-arming hook (limits.cpp); setmetatable, xpcall, print,
-// load and collectgarbage are the wrapped versions below.
+// load, collectgarbage and tostring (no heap addresses) are the wrapped versions below.
 constexpr std::string_view kBaseAllow[] = {
     "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget", "rawlen",
     "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "xpcall", "_G", "_VERSION",
@@ -24,7 +24,8 @@ constexpr std::string_view kBaseAllow[] = {
 };
 // Libraries opened one by one (never luaL_openlibs).
 constexpr std::string_view kLibraries[] = {"string", "table", "math", "utf8", "coroutine", "os"};
-// string: no dump; rep capped; find/match/gmatch/gsub on RE2 (linear time; no %b, %f or back-references).
+// string: no dump; rep capped; format without %p; find/match/gmatch/gsub on RE2 (linear time; no %b, %f or
+// back-references).
 constexpr std::string_view kStringAllow[] = {
     "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "pack", "packsize",
     "rep", "reverse", "sub", "unpack", "upper",
@@ -227,13 +228,55 @@ int sb_print(lua_State* L) {
   int n = lua_gettop(L);
   for (int i = 1; i <= n; ++i) {
     size_t len = 0;
-    const char* s = luaL_tolstring(L, i, &len);
+    const char* s = safe_tolstring(L, i, &len);
     if (i > 1) append_output(L, "\t", 1);
     append_output(L, s, len);
     lua_pop(L, 1);
   }
   append_output(L, "\n", 1);
   return 0;
+}
+
+// The registry key of the weak table object -> id used by safe_tolstring.
+const char kObjectIds = 0;
+
+int sb_tostring(lua_State* L) {
+  luaL_checkany(L, 1);
+  safe_tolstring(L, 1, nullptr);
+  return 1;
+}
+
+// string.format (upvalue 1: the real one) without %p and without addresses for objects given to %s.
+int sb_format(lua_State* L) {
+  size_t n = 0;
+  const char* f = luaL_checklstring(L, 1, &n);
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (f[i] != '%') continue;
+    size_t j = i + 1;
+    if (f[j] == '%') {
+      i = j;
+      continue;
+    }
+    while (j < n && f[j] != '\0' && std::strchr("-+ #0123456789.", f[j]) != nullptr) ++j;
+    if (j < n && f[j] == 'p') raise_error(L, ErrorCode::forbidden, "string.format: %%p would show a heap address");
+    i = j;
+  }
+  int top = lua_gettop(L);
+  for (int i = 2; i <= top; ++i) {
+    int t = lua_type(L, i);
+    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD || t == LUA_TUSERDATA || t == LUA_TLIGHTUSERDATA) {
+      if (luaL_getmetafield(L, i, "__tostring") != LUA_TNIL) {
+        lua_pop(L, 1);
+        continue;
+      }
+      safe_tolstring(L, i, nullptr);
+      lua_replace(L, i);
+    }
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, top, 1);
+  return 1;
 }
 
 // load: source text only (mode forced to "t"), size-capped, in the sandbox's environment unless one is given.
@@ -542,11 +585,20 @@ int setup(lua_State* L) {
   set_field(L, "print", sb_print);
   set_field(L, "load", sb_load);
   set_field(L, "collectgarbage", sb_collectgarbage);
+  set_field(L, "tostring", sb_tostring);
+  // Ids for safe_tolstring: weak keys, so naming an object never keeps it alive.
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kObjectIds);
 
   // string: the real table (every string's metatable points at it), patched in place.
   lua_getfield(L, g, "string");
   prune(L, -1, kStringAllow);
   wrap_field(L, "rep", sb_rep);
+  wrap_field(L, "format", sb_format);
   install_string_patterns(L);
   set_guard(L, "string");
   lua_pop(L, 1);
@@ -608,6 +660,39 @@ int panic(lua_State* L) {
 }
 
 }  // namespace
+
+const char* safe_tolstring(lua_State* L, int idx, size_t* len) {
+  idx = lua_absindex(L, idx);
+  int t = lua_type(L, idx);
+  bool object = t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD || t == LUA_TUSERDATA || t == LUA_TLIGHTUSERDATA;
+  if (!object) return luaL_tolstring(L, idx, len);
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    return luaL_tolstring(L, idx, len);  // the script's own __tostring (hooked Lua code)
+  }
+  const char* name = luaL_typename(L, idx);
+  bool named = luaL_getmetafield(L, idx, "__name") == LUA_TSTRING;
+  if (named) name = lua_tostring(L, -1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kObjectIds);
+  lua_pushvalue(L, idx);
+  lua_Integer id = 0;
+  if (lua_rawget(L, -2) == LUA_TNUMBER) {
+    id = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    id = ++ctx_of(L).next_object_id;
+    lua_pushvalue(L, idx);
+    lua_pushinteger(L, id);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);  // the id table
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%08llx", static_cast<unsigned long long>(id));
+  lua_pushfstring(L, "%s: %s", name, hex);
+  if (named) lua_remove(L, -2);
+  return lua_tolstring(L, -1, len);
+}
 
 LuaSandbox::~LuaSandbox() {
   if (L_) lua_close(L_);

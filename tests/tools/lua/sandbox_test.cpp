@@ -170,6 +170,21 @@ TEST(LuaSandbox, StringMetatableIsLocked) {
   expect_error("setmetatable(string, {})", ErrorCode::runtime, "protected metatable");
 }
 
+TEST(LuaSandbox, NoHeapAddressesAreShown) {
+  LuaOutcome r = run(R"lua(
+    local t, u = {}, {}
+    print(t, print, coroutine.running())
+    return {tostring(t), tostring(t) == tostring(t), tostring(t) ~= tostring(u), string.format("%s|%5s", t, 1),
+            tostring(setmetatable({}, {__tostring = function() return "mine" end})),
+            tostring(setmetatable({}, {__name = "Point"}))})lua");
+  ASSERT_TRUE(r.ok) << describe(r);
+  EXPECT_EQ(r.result, nlohmann::json::parse(R"(["table: 0x00000001", true, true, "table: 0x00000001|    1", "mine",
+                                                "Point: 0x00000005"])"));
+  EXPECT_EQ(r.output, "table: 0x00000001\tfunction: 0x00000002\tthread: 0x00000003\ttrue\n");
+  expect_error("return string.format('%p', {})", ErrorCode::forbidden, "%p");
+  EXPECT_EQ(ok_result("return string.format('%%p %d', 1)"), "%p 1");
+}
+
 // ---- Cross-call leaks ----------------------------------------------------------------------------------
 
 TEST(LuaSandbox, NothingLeaksAcrossCalls) {

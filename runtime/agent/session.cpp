@@ -73,6 +73,55 @@ struct AgentSession::Impl {
   int64_t last_prompt_tokens = 0;
   std::chrono::steady_clock::time_point start_time;
 
+  // Plan strategy: a plan turn (JSON through the plan schema, no tools), one execution stretch per plan
+  // step (the model answers each step in text when done), then the final answer. Re-plans on failure.
+  enum class Phase { plan, execute, answer };
+  Phase phase = Phase::answer;
+  std::vector<std::string> plan_steps;
+  size_t plan_index = 0;
+  int replans = 0;
+  static constexpr int kMaxReplans = 2;
+  static constexpr const char* kPlanSchema =
+      R"({"type":"object","properties":{"steps":{"type":"array","items":{"type":"string","minLength":1,)"
+      R"("maxLength":200},"minItems":1,"maxItems":8}},"required":["steps"],"additionalProperties":false})";
+
+  void ask_for_plan(const std::string& why) {
+    phase = Phase::plan;
+    messages().push_back(chat::Message::user(
+        why + "Write a plan as JSON {\"steps\": [...]}: at most 8 short steps that solve the task with the tools."));
+  }
+
+  void ask_for_step() {
+    messages().push_back(chat::Message::user("Step " + std::to_string(plan_index + 1) + " of " +
+                                             std::to_string(plan_steps.size()) + ": " + plan_steps[plan_index]));
+  }
+
+  // A text turn during planning or execution; returns true when the session moved on.
+  bool on_plan_text(const std::string& content) {
+    if (phase == Phase::plan) {
+      auto j = nlohmann::json::parse(content, nullptr, false);
+      if (j.is_discarded() || !j.contains("steps") || !j["steps"].is_array() || j["steps"].empty()) return false;
+      plan_steps.clear();
+      for (const auto& st : j["steps"])
+        if (st.is_string()) plan_steps.push_back(st.get<std::string>());
+      if (plan_steps.empty()) return false;
+      messages().push_back(chat::Message::assistant(content));
+      transcript->emit("plan", result.steps, {{"steps", plan_steps}, {"replans", replans}});
+      phase = Phase::execute;
+      plan_index = 0;
+      ask_for_step();
+      return true;
+    }
+    messages().push_back(chat::Message::assistant(content));
+    if (++plan_index < plan_steps.size()) {
+      ask_for_step();
+    } else {
+      phase = Phase::answer;
+      messages().push_back(chat::Message::user("All steps are done. Give the final answer to the task."));
+    }
+    return true;
+  }
+
   Impl(asio::io_context& io, config::AgentConfig c) : ioc(io), cfg(std::move(c)), wall_timer(io) {}
 
   std::vector<chat::Message>& messages() { return self->messages_; }
@@ -148,9 +197,10 @@ struct AgentSession::Impl {
     TurnRequest req;
     req.messages = messages();
     req.tools = cfg.tool_choice == "none" ? std::vector<chat::ToolSpec>{} : tool_specs;
-    req.tool_choice = cfg.tool_choice;
+    req.tool_choice = phase == Phase::plan ? "none" : phase == Phase::execute ? "auto" : cfg.tool_choice;
     req.parallel_tool_calls = cfg.parallel_tool_calls;
-    if (cfg.output_schema) req.output_schema = cfg.output_schema->dump();
+    if (phase == Phase::plan) req.output_schema = kPlanSchema;
+    else if (phase == Phase::answer && cfg.output_schema) req.output_schema = cfg.output_schema->dump();
     req.max_tokens = std::min<int64_t>(cfg.limits.max_tokens - result.completion_tokens, 4096);
     req.sampling = cfg.model.sampling;
     req.cancel = cancel_flag;
@@ -193,6 +243,18 @@ struct AgentSession::Impl {
       if (++consecutive_errors >= cfg.limits.max_consecutive_errors) {
         finish("failed", "malformed model output " + std::to_string(consecutive_errors) + " times in a row");
         return;
+      }
+      post([this] { step(); });
+      return;
+    }
+    if (t.turn.tool_calls.empty() && phase != Phase::answer) {
+      if (!on_plan_text(t.turn.content)) {
+        messages().push_back(chat::Message::assistant(t.turn.content));
+        ask_for_plan("That was not a valid plan. ");
+        if (++consecutive_errors >= cfg.limits.max_consecutive_errors) {
+          finish("failed", "no valid plan after " + std::to_string(consecutive_errors) + " tries");
+          return;
+        }
       }
       post([this] { step(); });
       return;
@@ -337,6 +399,13 @@ struct AgentSession::Impl {
     }
     pending_growth += added;
     consecutive_errors = any_ok ? 0 : consecutive_errors + 1;
+    if (phase == Phase::execute && consecutive_errors >= 2 && replans < kMaxReplans) {
+      ++replans;
+      consecutive_errors = 0;
+      ask_for_plan("Step " + std::to_string(plan_index + 1) + " failed. ");
+      post([this] { step(); });
+      return;
+    }
     if (consecutive_errors >= cfg.limits.max_consecutive_errors) {
       finish("failed", "tool calls failed " + std::to_string(consecutive_errors) + " steps in a row");
       return;
@@ -391,6 +460,7 @@ void AgentSession::start(std::string task, std::function<void(RunResult)> done) 
                           {"max_tool_calls", m.cfg.limits.max_tool_calls},
                           {"max_tokens", m.cfg.limits.max_tokens},
                           {"wall_time_s", m.cfg.limits.wall_time_s}}}});
+    if (m.cfg.strategy == "plan") m.ask_for_plan("");
     m.wall_timer.expires_after(std::chrono::microseconds(static_cast<int64_t>(m.cfg.limits.wall_time_s * 1e6)));
     m.wall_timer.async_wait([w = m.weak, &m](const boost::system::error_code& ec) {
       if (ec || !w.lock() || m.finished) return;

@@ -272,3 +272,59 @@ TEST(AgentSession, CapOutputCutsOnUtf8Boundaries) {
 
 }  // namespace
 }  // namespace glm::agent
+
+namespace glm::agent {
+namespace {
+
+TEST(AgentSessionPlan, PlanThenStepsThenAnswer) {
+  auto cfg = test_config();
+  cfg.strategy = "plan";
+  boost::asio::io_context ioc;
+  auto gen = std::make_shared<ScriptedGenerator>(std::vector<std::string>{
+      "\n{\"steps\":[\"echo the input\",\"report\"]}<|user|>",
+      "echo\n{\"v\": 5}<|observation|>",
+      "\nEchoed 5.<|user|>",
+      "\nReported.<|user|>",
+      "\nThe result is 5.<|user|>"});
+  auto transcript = std::make_shared<Transcript>("p", std::vector<std::string>{});
+  std::vector<std::string> types;
+  transcript->add_sink([&](const std::string& l) { types.push_back(nlohmann::json::parse(l)["type"]); });
+  auto s = AgentSession::create(ioc, cfg, test_registry(), gen, transcript);
+  RunResult res;
+  s->start("do it", [&](RunResult r) { res = r; });
+  ioc.run();
+  EXPECT_EQ(res.status, "ok");
+  EXPECT_EQ(res.answer, "The result is 5.");
+  auto reqs = gen->requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  EXPECT_EQ(reqs[0].tool_choice, "none");  // the plan turn: JSON through the plan schema, no tools
+  ASSERT_TRUE(reqs[0].output_schema.has_value());
+  EXPECT_NE(reqs[0].output_schema->find("\"steps\""), std::string::npos);
+  EXPECT_EQ(reqs[1].tool_choice, "auto");
+  EXPECT_EQ(reqs[1].messages.back().content, "Step 1 of 2: echo the input");
+  EXPECT_EQ(reqs[3].messages.back().content, "Step 2 of 2: report");
+  EXPECT_FALSE(reqs[4].output_schema.has_value());
+  EXPECT_NE(std::find(types.begin(), types.end(), "plan"), types.end());
+}
+
+TEST(AgentSessionPlan, FailingStepsTriggerAReplan) {
+  auto cfg = test_config();
+  cfg.strategy = "plan";
+  boost::asio::io_context ioc;
+  auto gen = std::make_shared<ScriptedGenerator>(std::vector<std::string>{
+      "\n{\"steps\":[\"use fail\"]}<|user|>", "fail\n{}<|observation|>", "fail\n{\"again\": 1}<|observation|>",
+      "\n{\"steps\":[\"use echo\"]}<|user|>", "echo\n{}<|observation|>", "\nok<|user|>", "\nDone differently.<|user|>"});
+  auto transcript = std::make_shared<Transcript>("p", std::vector<std::string>{});
+  auto s = AgentSession::create(ioc, cfg, test_registry(), gen, transcript);
+  RunResult res;
+  s->start("do it", [&](RunResult r) { res = r; });
+  ioc.run();
+  EXPECT_EQ(res.status, "ok") << res.reason;
+  EXPECT_EQ(res.answer, "Done differently.");
+  auto reqs = gen->requests();
+  ASSERT_GE(reqs.size(), 4u);
+  EXPECT_EQ(reqs[3].messages.back().content.rfind("Step 1 failed. Write a plan", 0), 0u) << reqs[3].messages.back().content;
+}
+
+}  // namespace
+}  // namespace glm::agent

@@ -1,6 +1,7 @@
 // grammars/automaton.cpp — lazy expansion of DFA states by derivative classes.
 #include "grammars/automaton.h"
 
+#include <algorithm>
 #include <array>
 
 namespace glm::grammar {
@@ -10,6 +11,8 @@ Automaton::Automaton(ExprPool* pool) : pool_(pool) {
   states_[0].expanded = true;
   states_[0].next = std::make_unique<uint32_t[]>(256);
   by_expr_[ExprPool::kEmpty] = 0;
+  next_ptr_.push_back(states_[0].next.get());
+  escape_.push_back(0);
 }
 
 namespace {
@@ -20,25 +23,41 @@ uint16_t byte_classes(ExprPool& pool, ExprId e, std::array<uint16_t, 256>* cls, 
                       std::vector<uint32_t>* tokens, bool* any_byte) {
   std::vector<uint32_t> sets;
   pool.first_symbols(e, &sets, calls, tokens, any_byte);
-  cls->fill(0);
-  uint16_t n_cls = 1;
+  std::sort(sets.begin(), sets.end());
+  sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+  // Partition refinement on 256-bit blocks; block 0 = bytes in no set.
+  ByteSet covered;
+  std::vector<ByteSet> blocks;
   for (uint32_t si : sets) {
     const ByteSet& bs = pool.byte_set(si);
-    std::array<int32_t, 1024> remap;
-    remap.fill(-1);
-    uint16_t next_cls = 0;
-    std::array<uint16_t, 256> out{};
-    for (unsigned b = 0; b < 256; ++b) {
-      bool member = bs.test(b);
-      if ((*cls)[b] == 0 && !member) { out[b] = 0; continue; }
-      int key = (*cls)[b] * 2 + member;
-      if (remap[key] < 0) remap[key] = ++next_cls;
-      out[b] = static_cast<uint16_t>(remap[key]);
+    covered = covered | bs;
+    size_t n = blocks.size();
+    ByteSet rest = bs;
+    for (size_t i = 0; i < n; ++i) {
+      ByteSet in, out;
+      for (int w = 0; w < 4; ++w) {
+        in.w[w] = blocks[i].w[w] & bs.w[w];
+        out.w[w] = blocks[i].w[w] & ~bs.w[w];
+        rest.w[w] &= ~blocks[i].w[w];
+      }
+      if (!in.empty() && !out.empty()) {
+        blocks[i] = in;
+        blocks.push_back(out);
+      }
     }
-    *cls = out;
-    n_cls = static_cast<uint16_t>(next_cls + 1);
+    if (!rest.empty()) blocks.push_back(rest);
   }
-  return n_cls;
+  cls->fill(0);
+  for (size_t i = 0; i < blocks.size(); ++i)
+    for (int w = 0; w < 4; ++w) {
+      uint64_t bits = blocks[i].w[w];
+      while (bits) {
+        int b = __builtin_ctzll(bits);
+        bits &= bits - 1;
+        (*cls)[w * 64 + b] = static_cast<uint16_t>(i + 1);
+      }
+    }
+  return static_cast<uint16_t>(blocks.size() + 1);
 }
 
 }  // namespace
@@ -124,6 +143,12 @@ void Automaton::expand(uint32_t s) {
   st.tokens = std::move(token_edges);
   st.escape = st.accepting || !st.calls.empty();
   st.expanded = true;
+  if (next_ptr_.size() <= s) {
+    next_ptr_.resize(states_.size(), nullptr);
+    escape_.resize(states_.size(), 0);
+  }
+  next_ptr_[s] = st.next.get();
+  escape_[s] = st.escape;
 }
 
 }  // namespace glm::grammar

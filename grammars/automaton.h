@@ -39,10 +39,21 @@ class Automaton {
     if (!st.expanded) expand(s);
     return st;
   }
-  uint32_t step(uint32_t s, uint8_t b) {
-    DfaState& st = states_[s];
-    if (!st.expanded) expand(s);
-    return st.next[b];
+  uint32_t step(uint32_t s, uint8_t b) { return next_table(s)[b]; }
+  // The 256 transitions of s (expanding it first if needed). Valid until the next expansion of any state
+  // only as an index source: the table itself is heap-allocated and stable.
+  const uint32_t* next_table(uint32_t s) {
+    const uint32_t* t = s < next_ptr_.size() ? next_ptr_[s] : nullptr;
+    if (!t) {
+      expand(s);
+      t = next_ptr_[s];
+    }
+    return t;
+  }
+  // accepting or has call edges (expands s if needed).
+  bool escape(uint32_t s) {
+    if (s >= next_ptr_.size() || !next_ptr_[s]) expand(s);
+    return escape_[s];
   }
   size_t n_states() const { return states_.size(); }
   ExprPool& pool() { return *pool_; }
@@ -55,6 +66,8 @@ class Automaton {
   std::deque<DfaState> states_;  // deque: references stay valid while states are added
   std::unordered_map<ExprId, uint32_t> by_expr_;
   std::unordered_map<ExprId, bool> empty_memo_;
+  std::vector<const uint32_t*> next_ptr_;  // by state; null until expanded
+  std::vector<uint8_t> escape_;
 };
 
 }  // namespace glm::grammar

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "grammars/automaton.h"
@@ -17,13 +18,16 @@ namespace glm::grammar {
 // automaton through a rule end or call after >= 1 byte; the full parser decides them per mask).
 // Every other byte token is rejected by this state; special tokens come from the state's token edges.
 struct TokenCache {
-  bool plain = false;               // the whole plain-text slice is accepted
+  uint8_t slices = 0;               // bit k: every token of Vocab slice k is accepted
   std::vector<uint32_t> ids;        // accepted ids (when sparse)
   std::vector<uint32_t> bits;       // accepted ids as a bitset (when dense), else empty
   std::vector<uint32_t> uncertain;  // ranks (Vocab::rank) of uncertain tokens, ascending
 };
 
 void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, TokenCache* out);
+// e with every counted repetition clamped as seen by strings of at most k bytes: min -> min(min, k+1),
+// max > k -> unbounded. States with equal clamped expressions decide every token of <= k bytes alike.
+ExprId clamp_counts(ExprPool& pool, ExprId e, uint32_t k, std::unordered_map<ExprId, ExprId>* memo);
 
 struct CompiledGrammar::Impl {
   std::mutex mu;
@@ -33,15 +37,24 @@ struct CompiledGrammar::Impl {
   std::vector<uint32_t> rule_start;
   std::vector<uint32_t> token_ids;  // named token placeholder -> vocabulary id
   uint32_t root = 0;
-  std::vector<std::unique_ptr<TokenCache>> caches;  // by automaton state
+  std::vector<std::shared_ptr<const TokenCache>> caches;  // by automaton state (shared by clamped twins)
+  std::unordered_map<ExprId, ExprId> clamp_memo;
 
   ChartGrammar chart_grammar() { return ChartGrammar{&dfa, &rule_start, root, &token_ids}; }
   const TokenCache& cache(uint32_t state) {
     if (state >= caches.size()) caches.resize(dfa.n_states() + 64);
-    if (!caches[state]) {
-      caches[state] = std::make_unique<TokenCache>();
-      compute_token_cache(dfa, *vocab, state, caches[state].get());
+    if (caches[state]) return *caches[state];
+    uint32_t k = static_cast<uint32_t>(vocab->max_token_len());
+    ExprId clamped = clamp_counts(pool, dfa.get(state).expr, k, &clamp_memo);
+    uint32_t twin = dfa.state_of(clamped);
+    if (twin >= caches.size()) caches.resize(dfa.n_states() + 64);
+    if (!caches[twin]) {
+      auto c = std::make_shared<TokenCache>();
+      compute_token_cache(dfa, *vocab, twin, c.get());
+      caches[twin] = std::move(c);
     }
+    if (state >= caches.size()) caches.resize(dfa.n_states() + 64);
+    caches[state] = caches[twin];
     return *caches[state];
   }
 };

@@ -29,24 +29,41 @@ ExprPool::ExprPool() {
   intern(ExprNode{ExprKind::eps, true});
 }
 
+namespace {
+inline uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  return h * 0xFF51AFD7ED558CCDull;
+}
+}  // namespace
+
 ExprId ExprPool::intern(ExprNode n, std::span<const ExprId> kids) {
-  std::string key;
-  key.reserve(17 + 4 * kids.size());
-  key.push_back(static_cast<char>(n.kind));
-  auto put = [&](uint32_t v) { key.append(reinterpret_cast<const char*>(&v), 4); };
+  // Structural hash; equal nodes are found through a chain of ids with the same hash.
+  uint64_t h = mix(0, static_cast<uint64_t>(n.kind));
   if (n.kind == ExprKind::bytes) {
-    key.append(reinterpret_cast<const char*>(sets_[n.a].w.data()), 32);
+    for (uint64_t w : sets_[n.a].w) h = mix(h, w);
   } else if (n.kind == ExprKind::alt || n.kind == ExprKind::conj) {
-    for (ExprId k : kids) put(k);
+    for (ExprId k : kids) h = mix(h, k);
   } else {
-    put(n.a);
-    put(n.b);
-    if (n.kind == ExprKind::repeat) { put(n.min); put(n.max); }
+    h = mix(mix(h, n.a), n.b);
+    if (n.kind == ExprKind::repeat) h = mix(mix(h, n.min), n.max);
   }
-  auto it = intern_.find(key);
+  auto same = [&](ExprId id) {
+    const ExprNode& m = nodes_[id];
+    if (m.kind != n.kind) return false;
+    if (n.kind == ExprKind::bytes) return sets_[m.a] == sets_[n.a];
+    if (n.kind == ExprKind::alt || n.kind == ExprKind::conj) {
+      if (m.b != kids.size()) return false;
+      return std::equal(kids.begin(), kids.end(), kids_.begin() + m.a);
+    }
+    return m.a == n.a && m.b == n.b && (n.kind != ExprKind::repeat || (m.min == n.min && m.max == n.max));
+  };
+  auto it = intern_.find(h);
   if (it != intern_.end()) {
-    if (n.kind == ExprKind::bytes) sets_.pop_back();  // the caller pushed a duplicate set
-    return it->second;
+    for (ExprId id = it->second; id != kInf; id = chain_[id])
+      if (same(id)) {
+        if (n.kind == ExprKind::bytes) sets_.pop_back();  // the caller pushed a duplicate set
+        return id;
+      }
   }
   if (n.kind == ExprKind::alt || n.kind == ExprKind::conj) {
     for (ExprId k : kids) { n.boolean |= nodes_[k].boolean; n.has_calls |= nodes_[k].has_calls; }
@@ -67,7 +84,13 @@ ExprId ExprPool::intern(ExprNode n, std::span<const ExprId> kids) {
   }
   ExprId id = static_cast<ExprId>(nodes_.size());
   nodes_.push_back(n);
-  intern_.emplace(std::move(key), id);
+  if (it != intern_.end()) {
+    chain_.push_back(it->second);
+    it->second = id;
+  } else {
+    chain_.push_back(kInf);
+    intern_.emplace(h, id);
+  }
   return id;
 }
 

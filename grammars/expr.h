@@ -126,7 +126,8 @@ class ExprPool {
   std::vector<ExprNode> nodes_;
   std::vector<ExprId> kids_;
   std::vector<ByteSet> sets_;
-  std::unordered_map<std::string, ExprId> intern_;
+  std::unordered_map<uint64_t, ExprId> intern_;  // structural hash -> newest node with it
+  std::vector<ExprId> chain_;                     // by node: the previous node with the same hash
   std::unordered_map<uint64_t, ExprId> deriv_memo_;
 };
 

@@ -36,7 +36,7 @@ void Matcher::fill_mask(uint32_t* bits) {
   ChartGrammar cg = impl.chart_grammar();
   uint32_t seen_states[64];
   size_t n_seen = 0;
-  bool plain = false;
+  uint8_t slices = 0;
   std::vector<uint32_t> uncertain;
   bool multi_uncertain = false;
   for (const Item& it : chart_.last()) {
@@ -45,7 +45,7 @@ void Matcher::fill_mask(uint32_t* bits) {
     if (dup) continue;
     if (n_seen < 64) seen_states[n_seen++] = it.state;
     const TokenCache& c = impl.cache(it.state);
-    plain |= c.plain;
+    slices |= c.slices;
     if (!c.bits.empty()) {
       for (uint32_t w = 0; w < n_words; ++w) bits[w] |= c.bits[w];
     } else {
@@ -60,9 +60,10 @@ void Matcher::fill_mask(uint32_t* bits) {
       if (id < vocab.n_vocab()) set_bit(bits, id);
     }
   }
-  if (plain) {
-    const auto& pb = vocab.plain_bits();
-    for (uint32_t w = 0; w < n_words; ++w) bits[w] |= pb[w];
+  for (int k = 0; k < Vocab::kSlices; ++k) {
+    if (!((slices >> k) & 1)) continue;
+    const auto& sb = vocab.slice_bits(k);
+    for (uint32_t w = 0; w < n_words; ++w) bits[w] |= sb[w];
   }
   if (chart_.accepting(cg))
     for (uint32_t id : vocab.stop_ids()) set_bit(bits, id);

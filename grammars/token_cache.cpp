@@ -1,5 +1,7 @@
-// grammars/token_cache.cpp — the per-state token cache: a token-trie walk through one DFA state, with
-// the plain-text slice decided by a small product check instead of a walk when the state absorbs it.
+// grammars/token_cache.cpp — the per-state token cache: a token-trie walk through one DFA state. Token
+// slices (grammars/vocab.h) that the state absorbs whole are decided by a small product check instead
+// of a walk; counted repetitions are clamped to the longest token first, so the states of a long
+// `maxLength` string share one cache.
 #include <algorithm>
 #include <unordered_set>
 
@@ -9,29 +11,42 @@ namespace glm::grammar {
 
 namespace {
 
-// True when every token of the plain-text slice is consumed from `state` without leaving the automaton:
-// explore (dfa state, slice state) pairs up to the slice's longest token; any dead move refutes it.
-bool absorbs_plain(Automaton& dfa, uint32_t state, size_t max_len) {
-  static const std::vector<std::vector<uint8_t>> kBytes = [] {
-    std::vector<std::vector<uint8_t>> by_state(kPlainStates);
-    for (int u = 0; u < kPlainStates; ++u)
-      for (unsigned b = 0; b < 256; ++b)
-        if (plain_step(static_cast<uint8_t>(u), static_cast<uint8_t>(b)) != kPlainDead)
-          by_state[u].push_back(static_cast<uint8_t>(b));
-    return by_state;
-  }();
+// True when every token of slice k (<= kSliceMaxLen bytes) is consumed from `state` without leaving the
+// automaton: explore (dfa state, slice state) pairs; any dead move refutes it.
+bool absorbs(Automaton& dfa, uint32_t state, int k) {
+  static const std::vector<std::vector<uint8_t>> kBytes[Vocab::kSlices] = {
+      [] {
+        std::vector<std::vector<uint8_t>> by(kSliceStates);
+        for (int u = 0; u < kSliceStates; ++u)
+          for (unsigned b = 0; b < 256; ++b)
+            if (slice_step(0, static_cast<uint8_t>(u), static_cast<uint8_t>(b)) != kSliceDead) by[u].push_back(b);
+        return by;
+      }(),
+      [] {
+        std::vector<std::vector<uint8_t>> by(kSliceStates);
+        for (int u = 0; u < kSliceStates; ++u)
+          for (unsigned b = 0; b < 256; ++b)
+            if (slice_step(1, static_cast<uint8_t>(u), static_cast<uint8_t>(b)) != kSliceDead) by[u].push_back(b);
+        return by;
+      }()};
   struct Node { uint32_t g; uint8_t u; uint32_t depth; };
   std::vector<Node> queue{{state, 0, 0}};
   std::unordered_set<uint64_t> seen{uint64_t{state} << 8};
   for (size_t qi = 0; qi < queue.size(); ++qi) {
     Node n = queue[qi];
-    if (n.depth >= max_len) continue;
-    for (uint8_t b : kBytes[n.u]) {
-      uint32_t g2 = dfa.step(n.g, b);
+    if (n.depth >= Vocab::kSliceMaxLen) continue;
+    const uint32_t* next = dfa.next_table(n.g);
+    uint32_t last_g = UINT32_MAX;
+    uint8_t last_u = 0;
+    for (uint8_t b : kBytes[k][n.u]) {
+      uint32_t g2 = next[b];
       if (g2 == Automaton::kDead) return false;
-      uint8_t u2 = plain_step(n.u, b);
+      uint8_t u2 = slice_step(k, n.u, b);
+      if (g2 == last_g && u2 == last_u) continue;
+      last_g = g2;
+      last_u = u2;
       if (seen.insert((uint64_t{g2} << 8) | u2).second) {
-        if (seen.size() > 4096) return false;
+        if (seen.size() > 2048) return false;
         queue.push_back(Node{g2, u2, n.depth + 1});
       }
     }
@@ -49,18 +64,45 @@ void add_id(const Vocab& vocab, const TrieNode& node, std::vector<uint32_t>* out
 
 }  // namespace
 
+ExprId clamp_counts(ExprPool& pool, ExprId e, uint32_t k, std::unordered_map<ExprId, ExprId>* memo) {
+  auto it = memo->find(e);
+  if (it != memo->end()) return it->second;
+  const ExprNode n = pool.node(e);
+  ExprId r = e;
+  switch (n.kind) {
+    case ExprKind::seq: r = pool.seq(clamp_counts(pool, n.a, k, memo), clamp_counts(pool, n.b, k, memo)); break;
+    case ExprKind::alt:
+    case ExprKind::conj: {
+      std::vector<ExprId> ks(pool.kids(e).begin(), pool.kids(e).end());
+      for (auto& x : ks) x = clamp_counts(pool, x, k, memo);
+      r = n.kind == ExprKind::alt ? pool.alt(ks) : pool.conj(ks);
+      break;
+    }
+    case ExprKind::neg: r = pool.neg(clamp_counts(pool, n.a, k, memo)); break;
+    case ExprKind::repeat:
+      r = pool.repeat(clamp_counts(pool, n.a, k, memo), std::min(n.min, k + 1), n.max > k ? kInf : n.max);
+      break;
+    default: break;
+  }
+  (*memo)[e] = r;
+  return r;
+}
+
 void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, TokenCache* out) {
-  out->plain = absorbs_plain(dfa, state, vocab.plain_max_len());
-  const std::vector<TrieNode>& trie = out->plain ? vocab.rest_trie() : vocab.trie();
-  std::vector<uint32_t> st(1, state);
-  std::vector<uint8_t> esc(1, 0);
+  bool a1 = absorbs(dfa, state, 1);
+  bool a0 = a1 || absorbs(dfa, state, 0);
+  out->slices = static_cast<uint8_t>((a0 ? 1 : 0) | (a1 ? 2 : 0));
+  const std::vector<TrieNode>& trie = vocab.trie(out->slices);
+  std::vector<uint32_t> st(vocab.max_token_len() + 2, 0);
+  std::vector<uint8_t> esc(vocab.max_token_len() + 2, 0);
+  st[0] = state;
   std::vector<uint32_t> ids, unc;
   const size_t n = trie.size();
   size_t i = 0;
   while (i < n) {
     const TrieNode& node = trie[i];
     const unsigned d = node.depth;
-    uint32_t g = dfa.step(st[d - 1], node.byte);
+    uint32_t g = dfa.next_table(st[d - 1])[node.byte];
     if (g == Automaton::kDead) {
       if (esc[d - 1]) {
         for (size_t k = i; k < node.end; ++k)
@@ -73,9 +115,8 @@ void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, Tok
       i = node.end;
       continue;
     }
-    if (st.size() <= d) { st.resize(d + 1); esc.resize(d + 1); }
     st[d] = g;
-    esc[d] = esc[d - 1] || dfa.get(g).escape;
+    esc[d] = esc[d - 1] || dfa.escape(g);
     if (node.token >= 0) add_id(vocab, node, &ids);
     ++i;
   }

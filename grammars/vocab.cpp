@@ -7,6 +7,7 @@
 namespace glm::grammar {
 
 uint8_t plain_step(uint8_t s, uint8_t b) {
+  constexpr uint8_t kPlainDead = kSliceDead;
   auto in = [&](unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
   switch (s) {
     case 0:
@@ -31,9 +32,29 @@ uint8_t plain_step(uint8_t s, uint8_t b) {
   return kPlainDead;
 }
 
+uint8_t slice_step(int slice, uint8_t s, uint8_t b) {
+  if (slice == 0) {
+    bool alnum = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+    return s == 0 && alnum ? 0 : kSliceDead;
+  }
+  return plain_step(s, b);
+}
+
 namespace {
 
-bool is_plain(const std::string& s) {
+constexpr uint8_t kPlainDead = kSliceDead;
+
+bool in_slice(int k, const std::string& s) {
+  if (s.empty() || s.size() > Vocab::kSliceMaxLen) return false;
+  uint8_t st = 0;
+  for (unsigned char c : s) {
+    st = slice_step(k, st, c);
+    if (st == kSliceDead) return false;
+  }
+  return st == 0;
+}
+
+[[maybe_unused]] bool is_plain(const std::string& s) {
   if (s.empty()) return false;
   uint8_t st = 0;
   for (unsigned char c : s) {
@@ -100,19 +121,26 @@ std::shared_ptr<const Vocab> Vocab::build(VocabView view) {
   v->rank_.assign(n, UINT32_MAX);
   for (uint32_t r = 0; r < ids.size(); ++r) v->rank_[ids[r]] = r;
   v->by_rank_ = ids;
-  build_trie(v->tokens_, ids, &v->trie_, &v->duplicates_);
+  build_trie(v->tokens_, ids, &v->tries_[0], &v->duplicates_);
   std::sort(v->duplicates_.begin(), v->duplicates_.end());
-  std::vector<uint32_t> rest;
-  v->plain_bits_.assign(v->n_words(), 0);
+  std::vector<uint32_t> minus0, minus01;
+  for (int k = 0; k < kSlices; ++k) v->slice_bits_[k].assign(v->n_words(), 0);
   for (uint32_t id : ids) {
-    if (is_plain(v->tokens_[id])) {
-      v->plain_bits_[id >> 5] |= 1u << (id & 31);
-      v->plain_max_len_ = std::max(v->plain_max_len_, v->tokens_[id].size());
-    } else {
-      rest.push_back(id);
+    const std::string& t = v->tokens_[id];
+    v->max_token_len_ = std::max(v->max_token_len_, t.size());
+    if (in_slice(0, t)) {
+      v->slice_bits_[0][id >> 5] |= 1u << (id & 31);
+      continue;
     }
+    minus0.push_back(id);
+    if (in_slice(1, t)) {
+      v->slice_bits_[1][id >> 5] |= 1u << (id & 31);
+      continue;
+    }
+    minus01.push_back(id);
   }
-  build_trie(v->tokens_, rest, &v->rest_trie_, nullptr);
+  build_trie(v->tokens_, minus0, &v->tries_[1], nullptr);
+  build_trie(v->tokens_, minus01, &v->tries_[2], nullptr);
   return v;
 }
 

@@ -46,14 +46,18 @@ class Vocab {
   const std::vector<uint32_t>& stop_ids() const { return stop_ids_; }
   std::optional<uint32_t> special_id(std::string_view spelling) const;
 
-  // All byte tokens, and those outside the plain-text slice (below).
-  const std::vector<TrieNode>& trie() const { return trie_; }
-  const std::vector<TrieNode>& rest_trie() const { return rest_trie_; }
+  // Slices: disjoint sets of short tokens (<= kSliceMaxLen bytes) whose acceptance a DFA state can
+  // decide at once (grammars/token_cache.cpp): 0 = letters and digits only; 1 = plain text (complete
+  // valid UTF-8 without '"', '\\' or control bytes), not in slice 0.
+  static constexpr int kSlices = 2;
+  static constexpr size_t kSliceMaxLen = 16;
+  const std::vector<uint32_t>& slice_bits(int k) const { return slice_bits_[k]; }
+  // The byte tokens minus the slices in `absorbed` (bit k = slice k): 0 all, 1 minus slice 0, 3 minus both.
+  const std::vector<TrieNode>& trie(int absorbed = 0) const { return tries_[absorbed == 3 ? 2 : absorbed == 1 ? 1 : 0]; }
+  // Longest token in bytes.
+  size_t max_token_len() const { return max_token_len_; }
   // Ids sharing bytes with the id stored at a node with has_more_ids (sorted by first id).
   const std::vector<std::pair<uint32_t, uint32_t>>& duplicates() const { return duplicates_; }
-  // Plain-text slice: non-empty, complete valid UTF-8, no '"', '\\' or control byte < 0x20.
-  const std::vector<uint32_t>& plain_bits() const { return plain_bits_; }
-  size_t plain_max_len() const { return plain_max_len_; }
   // Position of a token in byte order (tokens sharing a prefix are adjacent).
   uint32_t rank(uint32_t id) const { return rank_[id]; }
   uint32_t id_at_rank(uint32_t r) const { return by_rank_[r]; }
@@ -62,16 +66,16 @@ class Vocab {
   std::vector<std::string> tokens_;
   std::vector<uint8_t> special_;
   std::vector<uint32_t> stop_ids_;
-  std::vector<TrieNode> trie_, rest_trie_;
+  std::vector<TrieNode> tries_[3];
   std::vector<std::pair<uint32_t, uint32_t>> duplicates_;
-  std::vector<uint32_t> plain_bits_;
-  size_t plain_max_len_ = 0;
+  std::vector<uint32_t> slice_bits_[kSlices];
+  size_t max_token_len_ = 0;
   std::vector<uint32_t> rank_, by_rank_;
 };
 
-// The plain-text slice as a byte automaton (state 0 = between characters; kPlainDead = no move).
-inline constexpr uint8_t kPlainDead = 0xFF;
-uint8_t plain_step(uint8_t state, uint8_t byte);
-inline constexpr int kPlainStates = 8;
+// A slice as a byte automaton (state 0 = start and end; kSliceDead = no move).
+inline constexpr uint8_t kSliceDead = 0xFF;
+uint8_t slice_step(int slice, uint8_t state, uint8_t byte);
+inline constexpr int kSliceStates = 8;
 
 }  // namespace glm::grammar

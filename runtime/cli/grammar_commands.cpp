@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -220,8 +221,10 @@ int cmd_grammar_bench(const Argv& argv) {
   }
 
   std::vector<double> compile_us, mask_us, advance_us;
+  int skipped = 0;
   int compiled = 0, tokens = 0, rejected_valid = 0, accepted_invalid = 0, valid_instances = 0, forced = 0;
   std::vector<uint32_t> bits(vocab->n_words());
+  const bool trace = std::getenv("GLM_GRAMMAR_BENCH_TRACE") != nullptr;
   for (const Case& c : cases) {
     auto t0 = Clock::now();
     auto g = grammar::json_schema_to_grammar(c.schema);
@@ -232,7 +235,11 @@ int cmd_grammar_bench(const Argv& argv) {
     ++compiled;
     for (const auto& [text, valid] : c.instances) {
       auto ids = tok->encode(text, Specials::as_text);
-      if (!ids) continue;
+      if (!ids) { ++skipped; continue; }
+      // The tokenizer may normalise (NFC): only instances whose tokens spell them exactly are fed.
+      std::string spelled;
+      for (int32_t id : *ids) spelled += tok->token_bytes(id);
+      if (spelled != text) { ++skipped; continue; }
       grammar::Matcher m(*cg);
       bool ok = true;
       if (valid) ++valid_instances;
@@ -243,16 +250,24 @@ int cmd_grammar_bench(const Argv& argv) {
           auto tm = Clock::now();
           m.fill_mask(bits.data());
           mask_us.push_back(us_since(tm));
+          if (trace && mask_us.back() > 1000)
+            std::fprintf(stderr, "slow mask %.0f us: schema %zu, token %d %s\n", mask_us.back(), &c - cases.data(),
+                         id, nlohmann::json(tok->token_bytes(id)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
           ++tokens;
           if (!((bits[id >> 5] >> (id & 31)) & 1)) { ok = false; break; }
         }
         auto ta = Clock::now();
         bool adv = m.advance(id);
         if (valid) advance_us.push_back(us_since(ta));
+        if (trace && valid && advance_us.back() > 1000)
+          std::fprintf(stderr, "slow advance %.0f us: schema %zu, token %d\n", advance_us.back(), &c - cases.data(), id);
         if (!adv) { ok = false; break; }
       }
       if (valid && !ok) ++rejected_valid;
-      if (!valid && ok) ++accepted_invalid;
+      if (!valid && ok) {
+        ++accepted_invalid;
+        if (trace) std::fprintf(stderr, "accepted invalid: schema %zu: %s\n", &c - cases.data(), text.c_str());
+      }
       if (valid && ok) {
         // Jump-forward share: tokens forced at each position of a fresh replay.
         grammar::Matcher f(*cg);
@@ -273,6 +288,7 @@ int cmd_grammar_bench(const Argv& argv) {
                      {"rejected_valid", rejected_valid},
                      {"accepted_invalid", accepted_invalid},
                      {"forced_token_positions", forced},
+                     {"instances_skipped_not_roundtrip", skipped},
                      {"vocab_build_ms", std::round(vocab_ms * 10) / 10},
                      {"compile_us", percentiles(compile_us, false)},
                      {"mask_us", percentiles(mask_us, true)},

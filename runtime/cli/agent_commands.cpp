@@ -17,6 +17,7 @@
 
 #include "base/mapped_file.h"
 #include "runtime/agent/engine_generator.h"
+#include "runtime/agent/openai_generator.h"
 #include "runtime/agent/scripted_generator.h"
 #include "runtime/agent/session.h"
 #include "runtime/agent/toolset.h"
@@ -59,8 +60,14 @@ Result<std::shared_ptr<agent::TurnGenerator>> make_generator(const Args& args, c
     }
     return std::shared_ptr<agent::TurnGenerator>(std::make_shared<agent::ScriptedGenerator>(lines, cfg.model.context));
   }
-  if (cfg.model.backend == "openai")
-    return make_error(ErrorCode::unsupported, "model.backend \"openai\" is not available in this build yet");
+  if (cfg.model.backend == "openai") {
+    agent::OpenAIOptions o;
+    o.url = cfg.model.url;
+    o.api_key = cfg.model.api_key;
+    o.model_name = cfg.model.model_name;
+    o.context = cfg.model.context;
+    return std::shared_ptr<agent::TurnGenerator>(std::make_shared<agent::OpenAIGenerator>(o));
+  }
   if (cfg.model.backend == "cuda")
     return make_error(ErrorCode::unsupported, "model.backend \"cuda\": this build has no CUDA backend");
   std::string dir = args.get_or("model", cfg.model.path.empty() ? demo_model_dir() : cfg.model.path);

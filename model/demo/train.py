@@ -189,15 +189,16 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--minutes", type=float, default=35.0, help="wall-clock training budget")
     ap.add_argument("--max-steps", type=int, default=100000)
+    ap.add_argument("--steps", type=int, default=0, help="a fixed schedule of this many steps (ignores --minutes)")
     ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--layers", type=int, default=4)  # the committed checkpoint: see README.md
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--head-dim", type=int, default=64)
     ap.add_argument("--ff", type=int, default=768)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=60)
-    ap.add_argument("--budget", type=int, default=2048, help="suffix tokens per batch (padded)")
+    ap.add_argument("--budget", type=int, default=1536, help="suffix tokens per batch (padded)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--dtype", default="BF16", choices=["BF16", "F32"])
     ap.add_argument("--seed", type=int, default=0)
@@ -246,15 +247,19 @@ def main():
     ema = None
     done = False
     # The schedule needs a length: estimate steps from a short timing run, then keep it fixed.
-    total_steps = None
+    total_steps = args.steps or None
+    if args.steps:
+        budget_s = float("inf")
     while not done:
         batches = make_batches(groups, args.budget, rng)
         for a, idx in batches:
             pre, items = groups[a]
             ids, tgt = collate(items, idx)
-            if total_steps is None and step == 20:
-                per_step = (time.time() - t0) / 20
-                total_steps = min(args.max_steps, int(budget_s / per_step * 0.97))
+            if step == 10:
+                t10 = time.time()
+            if total_steps is None and step == 40:
+                per_step = (time.time() - t10) / 30
+                total_steps = min(args.max_steps, int((budget_s - (time.time() - t0)) / per_step * 0.97) + step)
                 print(f"~{per_step:.2f}s/step -> schedule of {total_steps} steps", flush=True)
             T = total_steps or 10**9
             if step < args.warmup:

@@ -7,8 +7,9 @@
 // been answered, whatever the scripts did. Scripts get json, re, log and time; fs only with --workspace.
 //
 // cmd_bench_lua (`glm-agent lua --bench [--calls N] [--threads T] [--seconds S]`, and `glm-agent bench lua`
-// once routed) prints one JSON object: per-call latency of a trivial tool, directly and through the registry
-// and worker pool, and calls per second on T threads.
+// once routed) prints one JSON object: per-call latency of a trivial tool, open to close (call_us: as a LuaTool
+// runs it, from precompiled bytecode; call_source_us: parsing the text each time), through the registry and
+// worker pool (dispatch_us), and calls per second on T threads (bytecode path).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -181,18 +182,26 @@ int cmd_bench_lua(const Argv& argv) {
   const LuaLimits limits;
   const LuaCapabilities caps = LuaCapabilities::pure();
   const nlohmann::json args = {{"x", 41}};
-  const LuaJob job{kTrivialTool, &args, LuaEntry::run_function};
+  auto bytecode = tools::lua::precompile(kTrivialTool, limits);
+  if (!bytecode) return fail(kExitFailed, bytecode.error().to_string());
+  // As a LuaTool runs it (parsed once, bytecode loaded per call), and from source text (as `glm-agent lua`).
+  const LuaJob job{kTrivialTool, &args, LuaEntry::run_function, &*bytecode};
+  const LuaJob source_job{kTrivialTool, &args, LuaEntry::run_function, nullptr};
 
   // 1. One call, open to close, on this thread.
-  for (int i = 0; i < 200; ++i) (void)tools::lua::run_lua(job, limits, caps);  // warm-up
-  std::vector<double> call_us;
-  call_us.reserve(static_cast<size_t>(*calls));
-  for (long long i = 0; i < *calls; ++i) {
-    auto t0 = Clock::now();
-    LuaOutcome r = tools::lua::run_lua(job, limits, caps);
-    call_us.push_back(Us(Clock::now() - t0).count());
-    if (!r.ok || r.result != 42) return fail(kExitFailed, "bench tool failed: " + r.to_json().dump());
-  }
+  auto time_calls = [&](const LuaJob& j, std::vector<double>& us) -> bool {
+    for (int i = 0; i < 200; ++i) (void)tools::lua::run_lua(j, limits, caps);  // warm-up
+    us.reserve(static_cast<size_t>(*calls));
+    for (long long i = 0; i < *calls; ++i) {
+      auto t0 = Clock::now();
+      LuaOutcome r = tools::lua::run_lua(j, limits, caps);
+      us.push_back(Us(Clock::now() - t0).count());
+      if (!r.ok || r.result != 42) return false;
+    }
+    return true;
+  };
+  std::vector<double> call_us, source_us;
+  if (!time_calls(job, call_us) || !time_calls(source_job, source_us)) return fail(kExitFailed, "bench tool failed");
 
   // 2. Through the registry and the worker pool: dispatch to completion, one call at a time.
   auto pool = std::make_shared<tools::lua::WorkerPool>();
@@ -245,6 +254,7 @@ int cmd_bench_lua(const Argv& argv) {
       {"tool", kTrivialTool},
       {"calls", *calls},
       {"call_us", to_json(stats_of(call_us))},
+      {"call_source_us", to_json(stats_of(source_us))},
       {"dispatch_us", to_json(stats_of(dispatch_us))},
       {"threads", *threads},
       {"calls_per_s", std::round(static_cast<double>(done.load()) / elapsed_s)},

@@ -27,7 +27,10 @@ Result<std::shared_ptr<LuaTool>> LuaTool::create(std::string source, std::option
     }
     spec = std::move(s);
   }
+  auto bytecode = precompile(source, limits);
+  if (!bytecode) return bytecode.take_error();
   std::shared_ptr<LuaTool> tool(new LuaTool());
+  tool->bytecode_ = std::move(bytecode).value();
   tool->source_ = std::move(source);
   tool->spec_ = std::move(*spec);
   tool->limits_ = limits;
@@ -40,8 +43,8 @@ void LuaTool::invoke(Json arguments, CallContext context, Completion done) {
   // The job keeps the tool alive until it has completed.
   pool_->submit([this, self = shared_from_this(), args = std::move(arguments), ctx = std::move(context),
                  done = std::move(done)]() mutable {
-    LuaOutcome r = run_lua({.code = source_, .args = &args, .entry = LuaEntry::run_function}, limits_, caps_,
-                           ctx.cancel.get());
+    LuaOutcome r = run_lua({.code = source_, .args = &args, .entry = LuaEntry::run_function, .bytecode = &bytecode_},
+                           limits_, caps_, ctx.cancel.get());
     if (!r.ok) {
       done(ToolResult::failure(r.error.code, std::move(r.error.message)));
       return;

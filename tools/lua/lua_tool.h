@@ -7,7 +7,8 @@
 // The spec comes from the agent config, or, when none is given, from the script itself: a global table
 // `tool = {name = ..., description = ..., parameters = {JSON Schema}}`. create() runs the script once in the
 // sandbox (under the same limits) to check that it parses and defines run, and to read `tool`.
-// Each invoke() runs on the pool in a fresh sandbox: the script, then run(args); the content is the returned
+// Each invoke() runs on the pool in a fresh sandbox: the script (parsed once at create(), its bytecode loaded
+// per call), then run(args); the content is the returned
 // value, or {"result": value, "output": printed text} when the script printed.
 //
 // Owns: the source, the spec, the limits and capabilities; shares the pool (which must outlive running calls:
@@ -42,6 +43,7 @@ class LuaTool : public Tool, public std::enable_shared_from_this<LuaTool> {
  private:
   LuaTool() = default;
   std::string source_;
+  std::string bytecode_;  // precompile(source_): parsed once, loaded per call
   ToolSpec spec_;
   LuaLimits limits_;
   LuaCapabilities caps_;

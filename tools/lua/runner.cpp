@@ -113,7 +113,33 @@ Error classify(lua_State* L, int status, const LuaCallContext& c) {
   return Error{kind, std::move(msg)};
 }
 
+int append_chunk(lua_State*, const void* p, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(static_cast<const char*>(p), n);
+  return 0;
+}
+
 }  // namespace
+
+Result<std::string> precompile(std::string_view code, const LuaLimits& limits) {
+  if (code.size() > limits.source_bytes)
+    return make_error(ErrorCode::forbidden, "source of " + std::to_string(code.size()) + " bytes exceeds the " +
+                                                std::to_string(limits.source_bytes) + "-byte limit");
+  if (!code.empty() && code[0] == LUA_SIGNATURE[0]) return make_error(ErrorCode::forbidden, "binary chunks are refused");
+  LuaCallContext c;  // only for the capped allocator
+  c.limits = limits;
+  lua_State* L = lua_newstate(capped_alloc, &c);
+  if (L == nullptr) return make_error(ErrorCode::memory, "cannot create a Lua state");
+  Result<std::string> out = std::string();
+  int status = luaL_loadbufferx(L, code.data(), code.size(), "=tool", "t");
+  if (status != LUA_OK) {
+    out = make_error(status == LUA_ERRMEM ? ErrorCode::memory : ErrorCode::syntax,
+                     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "cannot load the source");
+  } else {
+    lua_dump(L, append_chunk, &out.value(), 0);  // keeps line info: errors still say tool:LINE:
+  }
+  lua_close(L);
+  return out;
+}
 
 LuaOutcome run_lua(const LuaJob& job, const LuaLimits& limits, const LuaCapabilities& caps,
                    const std::atomic<bool>* cancel) {
@@ -128,10 +154,11 @@ LuaOutcome run_lua(const LuaJob& job, const LuaLimits& limits, const LuaCapabili
   };
   if (cancel && cancel->load()) return fail(ErrorCode::cancelled, "call cancelled before it started");
   // Refused before parsing.
-  if (job.code.size() > limits.source_bytes)
+  if (!job.bytecode && job.code.size() > limits.source_bytes)
     return fail(ErrorCode::forbidden, "source of " + std::to_string(job.code.size()) + " bytes exceeds the " +
                                           std::to_string(limits.source_bytes) + "-byte limit");
-  if (!job.code.empty() && job.code[0] == LUA_SIGNATURE[0]) return fail(ErrorCode::forbidden, "binary chunks are refused");
+  if (!job.bytecode && !job.code.empty() && job.code[0] == LUA_SIGNATURE[0])
+    return fail(ErrorCode::forbidden, "binary chunks are refused");
   if (job.args) {
     std::string text = job.args->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (text.size() > limits.args_bytes)
@@ -150,7 +177,9 @@ LuaOutcome run_lua(const LuaJob& job, const LuaLimits& limits, const LuaCapabili
   lua_State* L = sb->state();
   LuaCallContext& c = sb->context();
 
-  int status = luaL_loadbufferx(L, job.code.data(), job.code.size(), "=tool", "t");
+  int status = !job.bytecode
+                   ? luaL_loadbufferx(L, job.code.data(), job.code.size(), "=tool", "t")
+                   : luaL_loadbufferx(L, job.bytecode->data(), job.bytecode->size(), "=tool", "b");  // from precompile()
   if (status != LUA_OK) {
     out.error = Error{status == LUA_ERRMEM ? ErrorCode::memory : ErrorCode::syntax,
                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "cannot load the source"};

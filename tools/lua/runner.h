@@ -36,7 +36,14 @@ struct LuaJob {
   std::string_view code;
   const nlohmann::json* args = nullptr;  // nullptr: no arguments
   LuaEntry entry = LuaEntry::chunk;
+  // Optional: precompile(code), to skip parsing on every call. Only bytes precompile() produced belong here:
+  // scripts and models can never supply binary chunks.
+  const std::string* bytecode = nullptr;
 };
+
+// Parses `code` once (as text, under the source cap) and returns its bytecode for LuaJob::bytecode.
+// Errors: syntax, forbidden (size, binary input), memory.
+Result<std::string> precompile(std::string_view code, const LuaLimits& limits);
 
 struct LuaOutcome {
   bool ok = false;

@@ -38,5 +38,26 @@ TEST(LuaExamples, CalcToolAnswersExactly) {
   EXPECT_EQ(e.error.code, ErrorCode::runtime) << e.to_json().dump();
 }
 
+TEST(LuaExamples, PrecompiledCalcGivesTheSameAnswersAndLines) {
+  std::string source = read(std::string(GLM_SOURCE_DIR) + "/examples/tools/calc.lua");
+  auto bytecode = precompile(source, LuaLimits{});
+  ASSERT_TRUE(bytecode.ok());
+  nlohmann::json args = {{"expression", "7 * 6"}};
+  LuaOutcome r = run_lua({.code = source, .args = &args, .entry = LuaEntry::run_function, .bytecode = &*bytecode},
+                         LuaLimits{}, LuaCapabilities{});
+  ASSERT_TRUE(r.ok) << r.to_json().dump();
+  EXPECT_EQ(r.result, (nlohmann::json{{"result", "42"}}));
+  auto line = precompile("local x = 1\nerror('at two')", LuaLimits{});
+  ASSERT_TRUE(line.ok());
+  LuaOutcome e = run_lua({.code = "", .bytecode = &*line}, LuaLimits{}, LuaCapabilities{});
+  EXPECT_EQ(e.error.message, "tool:2: at two");
+  auto bad = precompile("return +", LuaLimits{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::syntax);
+  auto binary = precompile("\x1bLua", LuaLimits{});
+  ASSERT_FALSE(binary.ok());
+  EXPECT_EQ(binary.error().code, ErrorCode::forbidden);
+}
+
 }  // namespace
 }  // namespace glm::tools::lua

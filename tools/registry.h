@@ -9,7 +9,8 @@
 // Threads: add() must not overlap any other member. After set-up, find(), specs() and dispatch() may be
 //   called from any thread, concurrently.
 // dispatch() contract: it never blocks and never completes inline; `done` runs exactly once, through `post`
-//   (the loop's executor), whatever the tool does: an unknown name (not_found), arguments that fail the
+//   (the loop's executor; `post` must be callable from any thread, as boost::asio::post is), whatever the
+//   tool does: an unknown name (not_found), arguments that fail the
 //   schema (invalid_argument), a tool that calls its completion twice (the second is dropped) or never
 //   (internal, when the tool drops it). Calls may overlap; cancellation goes through CallContext::cancel.
 #pragma once

@@ -46,13 +46,13 @@ constexpr size_t kInlineCap = 200000;  // expression nodes
 
 }  // namespace
 
-Result<CompiledGrammar> compile(const Grammar& grammar, std::shared_ptr<const Vocab> vocab) {
+Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab) {
   const size_t n_rules = grammar.rules.size();
   if (n_rules == 0 || grammar.root >= n_rules)
     return make_error(ErrorCode::invalid_argument, "grammar has no root rule");
   auto impl = std::make_shared<CompiledGrammar::Impl>();
   impl->vocab = vocab;
-  impl->pool = grammar.pool;
+  impl->pool = std::move(grammar.pool);
   impl->root = grammar.root;
   ExprPool& pool = impl->pool;
 

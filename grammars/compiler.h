@@ -40,6 +40,7 @@ class CompiledGrammar {
   std::shared_ptr<Impl> impl_;
 };
 
-Result<CompiledGrammar> compile(const Grammar& grammar, std::shared_ptr<const Vocab> vocab);
+// Takes the grammar by value: pass std::move(g) to avoid copying its expression pool.
+Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab);
 
 }  // namespace glm::grammar

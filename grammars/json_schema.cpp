@@ -448,6 +448,12 @@ class SchemaCompiler {
         return compile(rest, ptr, depth + 1);
       }
     }
+    // Only the positive side's types matter: restrict the negated schema to them (keeps it call-free
+    // when they are scalar types).
+    if (rest.contains("type")) {
+      auto restricted = merge({n, json{{"type", rest["type"]}}}, ptr + "/not", depth);
+      if (restricted) n = *restricted;
+    }
     ExprId negated = compile(n, ptr + "/not", depth + 1);
     if (p_.node(pos).has_calls || p_.node(negated).has_calls) {
       unsupported(ptr, "not", "only of schemas without objects/arrays of unbounded depth, or of types");
@@ -494,7 +500,7 @@ class SchemaCompiler {
     }
     tmp.root = tmp.add_rule("enum check", tmp.pool.alt(alts));
     auto vocab = Vocab::build(VocabView{names, ids, {}});
-    auto cg = ::glm::grammar::compile(tmp, vocab);
+    auto cg = ::glm::grammar::compile(std::move(tmp), vocab);
     if (!cg) { error(ErrorCode::internal, "", cg.error().message); return; }
     for (uint32_t i = 0; i < pending_.size(); ++i) {
       const PendingEnum& pe = pending_[i];

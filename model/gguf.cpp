@@ -91,7 +91,11 @@ bool type_layout(uint32_t t, int64_t* block, size_t* bytes) {
     case GgmlType::f16: case GgmlType::bf16: *block = 1; *bytes = 2; return true;
     case GgmlType::q8_0: *block = 32; *bytes = 34; return true;
     case GgmlType::q4_0: *block = 32; *bytes = 18; return true;
+    case GgmlType::q4_1: *block = 32; *bytes = 20; return true;
+    case GgmlType::q5_0: *block = 32; *bytes = 22; return true;
+    case GgmlType::q5_1: *block = 32; *bytes = 24; return true;
     case GgmlType::q4_k: *block = kQK; *bytes = 144; return true;
+    case GgmlType::q5_k: *block = kQK; *bytes = 176; return true;
     case GgmlType::q6_k: *block = kQK; *bytes = 210; return true;
   }
   return false;
@@ -127,6 +131,66 @@ void dequantize_q4_k(const uint8_t* x, float* y, int64_t n) {
       for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
       q += 32;
       is += 2;
+    }
+  }
+}
+
+float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return kernels::f16_to_f32(h);
+}
+
+// Q4_1: d, m (f16), qs[16]; x = d·q + m. Q5_0: d, qh[4], qs[16]; x = d·(q - 16). Q5_1: d, m, qh[4], qs[16].
+void dequantize_q4_1(const uint8_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 20, y += 32) {
+    const float d = half_at(x), m = half_at(x + 2);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = float(x[4 + j] & 0x0F) * d + m;
+      y[j + 16] = float(x[4 + j] >> 4) * d + m;
+    }
+  }
+}
+
+void dequantize_q5(const uint8_t* x, float* y, int64_t n, bool with_min) {
+  const int bytes = with_min ? 24 : 22;
+  for (int64_t i = 0; i < n / 32; ++i, x += bytes, y += 32) {
+    const float d = half_at(x), m = with_min ? half_at(x + 2) : 0.0f;
+    const uint8_t* qhp = x + (with_min ? 4 : 2);
+    const uint8_t* qs = qhp + 4;
+    uint32_t qh;
+    std::memcpy(&qh, qhp, 4);
+    for (int j = 0; j < 16; ++j) {
+      const int xh0 = int(((qh >> (j + 0)) << 4) & 0x10), xh1 = int((qh >> (j + 12)) & 0x10);
+      const int x0 = ((qs[j] & 0x0F) | xh0) - (with_min ? 0 : 16);
+      const int x1 = ((qs[j] >> 4) | xh1) - (with_min ? 0 : 16);
+      y[j] = float(x0) * d + m;
+      y[j + 16] = float(x1) * d + m;
+    }
+  }
+}
+
+// Q5_K: d, dmin (f16), scales[12] (as Q4_K), qh[32], qs[128].
+void dequantize_q5_k(const uint8_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n / kQK; ++i, x += 176) {
+    const float d = half_at(x), min = half_at(x + 2);
+    const uint8_t* scales = x + 4;
+    const uint8_t* qh = x + 16;
+    const uint8_t* ql = x + 48;
+    int is = 0;
+    uint8_t u1 = 1, u2 = 2;
+    for (int j = 0; j < kQK; j += 64) {
+      uint8_t sc, m;
+      get_scale_min_k4(is + 0, scales, &sc, &m);
+      const float d1 = d * sc, m1 = min * m;
+      get_scale_min_k4(is + 1, scales, &sc, &m);
+      const float d2 = d * sc, m2 = min * m;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * float((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * float((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+      ql += 32;
+      is += 2;
+      u1 <<= 2;
+      u2 <<= 2;
     }
   }
 }
@@ -178,7 +242,11 @@ void dequantize_ggml_row(GgmlType type, const uint8_t* src, float* dst, int64_t 
     case GgmlType::bf16: kernels::dequantize_row(DType::bf16, src, dst, n); return;
     case GgmlType::q8_0: kernels::dequantize_row(DType::q8_0, src, dst, n); return;
     case GgmlType::q4_0: kernels::dequantize_row(DType::q4_0, src, dst, n); return;
+    case GgmlType::q4_1: dequantize_q4_1(src, dst, n); return;
+    case GgmlType::q5_0: dequantize_q5(src, dst, n, false); return;
+    case GgmlType::q5_1: dequantize_q5(src, dst, n, true); return;
     case GgmlType::q4_k: dequantize_q4_k(src, dst, n); return;
+    case GgmlType::q5_k: dequantize_q5_k(src, dst, n); return;
     case GgmlType::q6_k: dequantize_q6_k(src, dst, n); return;
   }
 }
@@ -268,7 +336,7 @@ Result<GgufFile> read_gguf(const std::string& path) {
     if (!type_layout(r.info.type, &block, &bytes))
       return make_error(ErrorCode::unsupported, "gguf '" + path + "': tensor '" + r.info.name + "' has ggml type " +
                                                     std::to_string(r.info.type) +
-                                                    " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+                                                    " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
     if (ne[0] % block != 0)
       return corrupt(path, "tensor '" + r.info.name + "' row length " + std::to_string(ne[0]) +
                                " is not a multiple of its block size " + std::to_string(block));
@@ -381,9 +449,13 @@ Result<TensorStore> gguf_tensor_store(GgufFile f, kernels::ThreadPool* pool) {
       case GgmlType::bf16: r.dtype = DType::bf16; break;
       case GgmlType::q8_0: r.dtype = DType::q8_0; break;
       case GgmlType::q4_0: r.dtype = DType::q4_0; break;
+      case GgmlType::q4_1:
+      case GgmlType::q5_0:
+      case GgmlType::q5_1:
       case GgmlType::q4_k:
+      case GgmlType::q5_k:
       case GgmlType::q6_k: {
-        // Re-encode as Q8_0, row by row.
+        // Re-encode as Q8_0, row by row (block-32 rows: every K-quant row length is a multiple of 256).
         const int64_t cols = t.shape.back();
         const int64_t rows = r.n_elements() / cols;
         const size_t in_rb = t.n_bytes / size_t(rows), out_rb = kernels::dtype_row_bytes(DType::q8_0, cols);
@@ -391,8 +463,7 @@ Result<TensorStore> gguf_tensor_store(GgufFile f, kernels::ThreadPool* pool) {
         auto convert = [&](int64_t b, int64_t e) {
           std::vector<float> tmp(static_cast<size_t>(cols));
           for (int64_t i = b; i < e; ++i) {
-            if (GgmlType(t.type) == GgmlType::q4_k) dequantize_q4_k(t.data + size_t(i) * in_rb, tmp.data(), cols);
-            else dequantize_q6_k(t.data + size_t(i) * in_rb, tmp.data(), cols);
+            dequantize_ggml_row(GgmlType(t.type), t.data + size_t(i) * in_rb, tmp.data(), cols);
             kernels::quantize_row(DType::q8_0, tmp.data(), out.data() + size_t(i) * out_rb, cols);
           }
         };

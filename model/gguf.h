@@ -3,8 +3,8 @@
 //
 // Reading validates every count, string and tensor extent against the file size before use, so a
 // corrupt file is an error, never a read outside the mapping. Tensor types: F32, F16, BF16, Q8_0, Q4_0
-// are used in place; Q4_K and Q6_K are dequantized at load and re-encoded as Q8_0 (no native K-quant
-// kernels yet). Shapes are reported in torch order ([out, in]), i.e. GGUF's ne reversed.
+// are used in place; Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the mixes of llama.cpp's Q4_K_M/Q5_K_M files)
+// are dequantized at load and re-encoded as Q8_0 (no native kernels for them yet). Shapes are reported in torch order ([out, in]), i.e. GGUF's ne reversed.
 // Threads: free functions; results are immutable values.
 // Errors: not_found (file), invalid_argument (bad magic, truncated, offsets past the end, sizes that do
 // not match the type), unsupported (another architecture, GGUF version < 2, a tensor type not listed,
@@ -26,7 +26,9 @@
 namespace glm {
 
 // ggml type ids used by glm-agent.
-enum class GgmlType : uint32_t { f32 = 0, f16 = 1, q4_0 = 2, q8_0 = 8, q4_k = 12, q6_k = 14, bf16 = 30 };
+enum class GgmlType : uint32_t {
+  f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q4_k = 12, q5_k = 13, q6_k = 14, bf16 = 30,
+};
 
 struct GgufTensorInfo {
   std::string name;

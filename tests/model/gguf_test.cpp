@@ -116,6 +116,32 @@ TEST_F(GgufTest, KQuantLayouts) {
   }
 }
 
+TEST_F(GgufTest, Block32Layouts) {
+  std::vector<float> y(32);
+  uint16_t two = kernels::f32_to_f16(2.0f), half = kernels::f32_to_f16(0.5f);
+  // Q4_1: x[j] = d * (qs[j] & 15) + m, x[j + 16] = d * (qs[j] >> 4) + m.
+  std::vector<uint8_t> q41(20, 0);
+  std::memcpy(&q41[0], &two, 2);
+  std::memcpy(&q41[2], &half, 2);
+  for (int j = 0; j < 16; ++j) q41[size_t(4 + j)] = uint8_t(j | ((15 - j) << 4));
+  dequantize_ggml_row(GgmlType::q4_1, q41.data(), y.data(), 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_FLOAT_EQ(y[size_t(j)], 2.0f * float(j) + 0.5f);
+    EXPECT_FLOAT_EQ(y[size_t(j + 16)], 2.0f * float(15 - j) + 0.5f);
+  }
+  // Q5_0: the fifth bit of element j is bit j of qh, of element j + 16 bit j + 16; x = d * (q - 16).
+  std::vector<uint8_t> q50(22, 0);
+  std::memcpy(&q50[0], &two, 2);
+  uint32_t qh = 0x0001'0002;  // element 1 and element 16 get the high bit
+  std::memcpy(&q50[2], &qh, 4);
+  for (int j = 0; j < 16; ++j) q50[size_t(6 + j)] = 0x33;  // low nibbles 3 everywhere
+  dequantize_ggml_row(GgmlType::q5_0, q50.data(), y.data(), 32);
+  for (int j = 0; j < 32; ++j) {
+    const int q = 3 + ((j == 1 || j == 16) ? 16 : 0);
+    EXPECT_FLOAT_EQ(y[size_t(j)], 2.0f * float(q - 16)) << j;
+  }
+}
+
 TEST_F(GgufTest, BadFilesAreErrors) {
   Glm4Config c = testing::tiny_config();
   const std::string src = dir_ + "/src";

@@ -446,7 +446,18 @@ void AgentSession::start(std::string task, std::function<void(RunResult)> done) 
     Impl& m = *self->impl_;
     m.done = std::move(done);
     m.start_time = std::chrono::steady_clock::now();
-    if (!m.cfg.system.empty()) self->messages_.push_back(chat::Message::system(m.cfg.system));
+    if (self->messages_.empty()) {
+      if (!m.cfg.system.empty()) self->messages_.push_back(chat::Message::system(m.cfg.system));
+    } else {
+      // A follow-up turn of a conversation: budgets and guards start afresh, the history stays.
+      m.finished = false;
+      m.result = RunResult{};
+      m.cancel_flag = std::make_shared<std::atomic<bool>>(false);
+      m.wall_expired = false;
+      m.call_counts.clear();
+      m.consecutive_errors = 0;
+      m.phase = Impl::Phase::answer;
+    }
     self->messages_.push_back(chat::Message::user(task));
     ojson tools_list = ojson::array();
     for (const auto& t : m.tool_specs) tools_list.push_back(t.name);

@@ -61,6 +61,7 @@ class AgentSession : public std::enable_shared_from_this<AgentSession> {
                                               std::shared_ptr<Transcript> transcript, Approver approver = nullptr);
   ~AgentSession();
 
+  // Runs one task. Called again after `done`, it continues the conversation with a new user turn (chat).
   void start(std::string task, std::function<void(RunResult)> done);
   void cancel();
 

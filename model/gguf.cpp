@@ -413,9 +413,7 @@ Result<Glm4Config> glm4_config_from_gguf(const GgufFile& f) {
   for (const auto& t : f.tensors) {
     if (t.name == "token_embd.weight" && t.shape.size() == 2) c.n_vocab = t.shape[0];
     if (t.name == "output.weight") has_output = true;
-    if (t.name == "blk.0.attn_q.bias") has_bias = true;
-    if (t.name == "blk.0.attn_qkv.weight")
-      return make_error(ErrorCode::unsupported, "gguf: fused attn_qkv tensors are not supported yet");
+    if (t.name == "blk.0.attn_q.bias" || t.name == "blk.0.attn_qkv.bias") has_bias = true;
   }
   if (c.n_vocab == 0) return make_error(ErrorCode::not_found, "gguf: missing tensor 'token_embd.weight'");
   c.attention_bias = has_bias;

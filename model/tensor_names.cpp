@@ -23,6 +23,8 @@ constexpr TensorNameInfo kTensorNames[] = {
     {TensorId::ffn_gate_up, true, "model.layers.{}.mlp.gate_up_proj.weight", "blk.{}.ffn_up.weight"},
     {TensorId::ffn_down, true, "model.layers.{}.mlp.down_proj.weight", "blk.{}.ffn_down.weight"},
     {TensorId::post_ffn_norm, true, "model.layers.{}.post_mlp_layernorm.weight", "blk.{}.post_ffw_norm.weight"},
+    {TensorId::attn_qkv, true, "model.layers.{}.self_attn.query_key_value.weight", "blk.{}.attn_qkv.weight"},
+    {TensorId::attn_qkv_bias, true, "model.layers.{}.self_attn.query_key_value.bias", "blk.{}.attn_qkv.bias"},
 };
 
 std::string fill(std::string_view pattern, int layer) {

@@ -27,6 +27,8 @@ enum class TensorId {
   ffn_gate_up,     // gate_up_proj [2 n_ff, n_embd]: rows [0, n_ff) gate, [n_ff, 2 n_ff) up
   ffn_down,        // down_proj [n_embd, n_ff]
   post_ffn_norm,   // post_mlp_layernorm [n_embd] (on the MLP OUTPUT)
+  attn_qkv,        // optional fused [q_dim + 2 kv_dim, n_embd] = [q | k | v] rows, used when attn_q is absent
+  attn_qkv_bias,   // [q_dim + 2 kv_dim]
 };
 
 struct TensorNameInfo {

@@ -170,21 +170,46 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
 
   for (int il = 0; il < c.n_layer; ++il) {
     LayerWeights L;
-#define GLM_BIND(field, expr)            \
+#define GLM_BIND_TO(var, expr)           \
   do {                                   \
     auto r_ = (expr);                    \
     if (!r_) return r_.take_error();     \
-    L.field = *r_;                       \
+    var = *r_;                           \
   } while (0)
+#define GLM_BIND(field, expr) GLM_BIND_TO(L.field, expr)
     GLM_BIND(attn_norm, vec(TensorId::attn_norm, il, c.n_embd));
-    GLM_BIND(wq, mat(TensorId::attn_q, il, c.q_dim(), c.n_embd, true));
-    GLM_BIND(wk, mat(TensorId::attn_k, il, c.kv_dim(), c.n_embd, true));
-    GLM_BIND(wv, mat(TensorId::attn_v, il, c.kv_dim(), c.n_embd, true));
-    if (c.attention_bias) {
-      GLM_BIND(bq, vec(TensorId::attn_q_bias, il, c.q_dim()));
-      GLM_BIND(bk, vec(TensorId::attn_k_bias, il, c.kv_dim()));
-      GLM_BIND(bv, vec(TensorId::attn_v_bias, il, c.kv_dim()));
-    } else if (st.find(name_of(TensorId::attn_q_bias, il, gguf))) {
+    if (!st.find(name_of(TensorId::attn_q, il, gguf)) && st.find(name_of(TensorId::attn_qkv, il, gguf))) {
+      // Fused [q | k | v]: three row ranges of one matrix (rows are contiguous in every dtype).
+      const int64_t n_qkv = c.q_dim() + 2 * c.kv_dim();
+      MatView qkv;
+      GLM_BIND_TO(qkv, mat(TensorId::attn_qkv, il, n_qkv, c.n_embd, true));
+      auto rows = [&](int64_t r0, int64_t n) {
+        MatView m = qkv;
+        m.rows = n;
+        m.data = qkv.row(r0);
+        return m;
+      };
+      L.wq = rows(0, c.q_dim());
+      L.wk = rows(c.q_dim(), c.kv_dim());
+      L.wv = rows(c.q_dim() + c.kv_dim(), c.kv_dim());
+      if (c.attention_bias) {
+        const float* b = nullptr;
+        GLM_BIND_TO(b, vec(TensorId::attn_qkv_bias, il, n_qkv));
+        L.bq = b;
+        L.bk = b + c.q_dim();
+        L.bv = b + c.q_dim() + c.kv_dim();
+      }
+    } else {
+      GLM_BIND(wq, mat(TensorId::attn_q, il, c.q_dim(), c.n_embd, true));
+      GLM_BIND(wk, mat(TensorId::attn_k, il, c.kv_dim(), c.n_embd, true));
+      GLM_BIND(wv, mat(TensorId::attn_v, il, c.kv_dim(), c.n_embd, true));
+      if (c.attention_bias) {
+        GLM_BIND(bq, vec(TensorId::attn_q_bias, il, c.q_dim()));
+        GLM_BIND(bk, vec(TensorId::attn_k_bias, il, c.kv_dim()));
+        GLM_BIND(bv, vec(TensorId::attn_v_bias, il, c.kv_dim()));
+      }
+    }
+    if (!c.attention_bias && st.find(name_of(TensorId::attn_q_bias, il, gguf))) {
       return make_error(ErrorCode::invalid_argument,
                         "config.json says attention_bias = false but the checkpoint has '" +
                             name_of(TensorId::attn_q_bias, il, gguf) + "'");
@@ -196,6 +221,7 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
     GLM_BIND(w_down, mat(TensorId::ffn_down, il, c.n_embd, c.n_ff, true));
     GLM_BIND(post_ffn_norm, vec(TensorId::post_ffn_norm, il, c.n_embd));
 #undef GLM_BIND
+#undef GLM_BIND_TO
     w.layers_.push_back(L);
   }
   return w;

@@ -85,6 +85,46 @@ TEST_F(GgufTest, QuantizedConversionsStayClose) {
   EXPECT_EQ(logits(dir_ + "/only", ids_), logits(dir_ + "/m_q8_0.gguf", ids_));
 }
 
+TEST_F(GgufTest, FusedQkvEqualsSeparate) {
+  Glm4Config c = testing::tiny_config();  // with q/k/v biases
+  const std::string src = dir_ + "/src";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::f32, 1, 80));
+  ASSERT_TRUE(convert_to_gguf(src, dir_ + "/sep.gguf", std::nullopt).ok());
+  // Rewrite with blk.N.attn_qkv = [q | k | v] (and the bias likewise).
+  auto f = read_gguf(dir_ + "/sep.gguf");
+  ASSERT_TRUE(f.ok());
+  std::vector<GgufTensorOut> out;
+  auto find = [&](const std::string& n) -> const GgufTensorInfo* {
+    for (const auto& t : f->tensors)
+      if (t.name == n) return &t;
+    return nullptr;
+  };
+  for (const auto& t : f->tensors) {
+    if (t.name.find(".attn_q.") != std::string::npos || t.name.find(".attn_k.") != std::string::npos ||
+        t.name.find(".attn_v.") != std::string::npos)
+      continue;
+    out.push_back({t.name, DType::f32, t.shape, std::vector<uint8_t>(t.data, t.data + t.n_bytes)});
+  }
+  for (int il = 0; il < c.n_layer; ++il) {
+    for (const char* kind : {"weight", "bias"}) {
+      GgufTensorOut o;
+      o.name = "blk." + std::to_string(il) + ".attn_qkv." + kind;
+      o.dtype = DType::f32;
+      int64_t rows = 0;
+      for (const char* part : {"attn_q", "attn_k", "attn_v"}) {
+        const GgufTensorInfo* t = find("blk." + std::to_string(il) + "." + part + "." + kind);
+        ASSERT_NE(t, nullptr);
+        o.bytes.insert(o.bytes.end(), t->data, t->data + t->n_bytes);
+        rows += t->shape[0];
+      }
+      o.shape = std::string(kind) == "weight" ? std::vector<int64_t>{rows, c.n_embd} : std::vector<int64_t>{rows};
+      out.push_back(std::move(o));
+    }
+  }
+  ASSERT_TRUE(write_gguf(dir_ + "/fused.gguf", c, out).ok());
+  EXPECT_EQ(logits(dir_ + "/fused.gguf", ids_), logits(dir_ + "/sep.gguf", ids_));
+}
+
 TEST_F(GgufTest, KQuantLayouts) {
   // Q6_K: one super-block, every quant = 33 (q - 32 = 1), scale j = j + 1, d = 0.5: y[i] = 0.5 * sc(i) * 1.
   std::vector<uint8_t> q6(210, 0);

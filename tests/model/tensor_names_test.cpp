@@ -18,7 +18,7 @@ TEST(TensorNamesTest, TableIsCompleteAndUnique) {
     EXPECT_EQ(t.per_layer, t.gguf.find("{}") != std::string_view::npos) << t.gguf;
     EXPECT_EQ(&tensor_name_info(t.id), &t);
   }
-  EXPECT_EQ(n, int(TensorId::post_ffn_norm) + 1);
+  EXPECT_EQ(n, int(TensorId::attn_qkv_bias) + 1);
 }
 
 TEST(TensorNamesTest, NamesFromTheReference) {

@@ -437,6 +437,18 @@ FsStatus fs_list_impl(LuaCallContext& c, const char* p, size_t n) {
   return FsStatus::ok;
 }
 
+// A regular file or a directory, reached without symlinks. Anything refused reads as absent.
+bool fs_exists_impl(LuaCallContext& c, const char* p, size_t n) {
+  std::vector<std::string> parts;
+  if (!(n == 1 && p[0] == '.') && split_path(p, n, parts, c.scratch) != FsStatus::ok) return false;
+  if (parts.empty()) return true;  // the workspace itself
+  Fd dir;
+  if (open_parent(c.workspace_fd, parts, parts.size() - 1, dir, c.scratch) != FsStatus::ok) return false;
+  struct stat st{};
+  if (::fstatat(dir.fd, parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
+
 // Raises for forbidden/failed; returns false for not_found (the caller pushes nil, message).
 bool fs_result(lua_State* L, FsStatus s, const char* what) {
   LuaCallContext& c = ctx_of(L);
@@ -493,15 +505,7 @@ int fs_list(lua_State* L) {
 int fs_exists(lua_State* L) {
   size_t n = 0;
   const char* p = luaL_checklstring(L, 1, &n);
-  LuaCallContext& c = ctx_of(L);
-  FsStatus s = fs_read_impl(c, p, n);  // a regular file that can be opened
-  c.scratch.clear();
-  if (s == FsStatus::forbidden) {
-    // A directory exists too; anything else that is refused reads as absent.
-    s = fs_list_impl(c, p, n);
-    c.scratch_json = nullptr;
-  }
-  lua_pushboolean(L, s == FsStatus::ok);
+  lua_pushboolean(L, fs_exists_impl(ctx_of(L), p, n));
   return 1;
 }
 

@@ -3,6 +3,7 @@
 // changes (globals, the string table, metatables, parked coroutines) outlives the call.
 #include "tools/lua/sandbox.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -215,8 +216,9 @@ int sb_xpcall(lua_State* L) {
 void append_output(lua_State* L, const char* s, size_t n) {
   LuaCallContext& c = ctx_of(L);
   size_t cap = c.limits.output_bytes;
-  if (c.output_exceeded || c.output.size() + c.log_bytes + n > cap) {
-    if (c.output.size() < cap) c.output.append(s, cap - c.output.size());
+  size_t used = c.output.size() + c.log_bytes;
+  if (c.output_exceeded || used + n > cap) {
+    if (used < cap) c.output.append(s, std::min(n, cap - used));  // keep what fits
     c.output_exceeded = true;
     trip(L, ErrorCode::output, "output limit exceeded");  // terminal, like a timeout
   }

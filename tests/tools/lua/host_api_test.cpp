@@ -88,6 +88,10 @@ TEST(LuaHostApi, LogLinesAreKeptAndCapped) {
   EXPECT_EQ(r.logs, nlohmann::json::parse(R"([{"level": "info", "message": "a 1"}, {"level": "warn", "message": "b"}])"));
   LuaOutcome flood = run("while true do log.info(('x'):rep(1000)) end");
   EXPECT_LUA_ERROR(flood, ErrorCode::output);
+  // Logs and prints share the cap; the printed text keeps what fits, never more.
+  LuaOutcome mixed = run("log.info(('x'):rep(60000)) print(('y'):rep(10000))");
+  EXPECT_LUA_ERROR(mixed, ErrorCode::output);
+  EXPECT_EQ(mixed.output, std::string(64 * 1024 - 60000, 'y'));
   expect_alive();
 }
 

@@ -77,14 +77,27 @@ namespace {
 
 // ---- json -----------------------------------------------------------------------------------------------
 
+// Encodes the value at idx into c.scratch; on failure the message is in c.scratch and the kind returned.
+// (A Status must not be alive when a Lua error longjmps: its message would never be freed.)
+bool encode_to_scratch(lua_State* L, int idx, LuaCallContext& c, ErrorCode* kind) {
+  // The tree is built outside the allocator cap before dumping: bound it like json.decode's input.
+  EncodeLimits el{c.limits.args_depth, 4 * c.limits.args_bytes};
+  Status s = lua_to_json(L, idx, el, c.scratch_json);
+  if (!s) {
+    *kind = s.error().code;
+    c.scratch = s.error().message;
+    c.scratch_json = nullptr;
+    return false;
+  }
+  c.scratch = c.scratch_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return true;
+}
+
 int json_encode(lua_State* L) {
   luaL_checkany(L, 1);
   LuaCallContext& c = ctx_of(L);
-  // The tree is built outside the allocator cap before dumping: bound it like json.decode's input.
-  EncodeLimits el{c.limits.args_depth, 4 * c.limits.args_bytes};
-  Status s = lua_to_json(L, 1, el, c.scratch_json);
-  if (!s) raise_error(L, s.error().code, "json.encode: %s", s.error().message.c_str());
-  c.scratch = c.scratch_json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ErrorCode kind = ErrorCode::runtime;
+  if (!encode_to_scratch(L, 1, c, &kind)) raise_error(L, kind, "json.encode: %s", c.scratch.c_str());
   c.scratch_json = nullptr;
   lua_pushlstring(L, c.scratch.data(), c.scratch.size());
   c.scratch.clear();

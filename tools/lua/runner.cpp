@@ -65,11 +65,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The error at the top of the stack, as a kind and a message. Never runs script code (no __tostring).
-Error classify(lua_State* L, int status, const LuaCallContext& c) {
+// The error at the top of the stack (or none: `has_value` false), as a kind and a message. Never runs script
+// code (no __tostring) and never allocates in Lua (it runs outside protected mode).
+Error classify(lua_State* L, int status, const LuaCallContext& c, bool has_value = true) {
   std::string msg;
-  int t = lua_type(L, -1);
-  if (t == LUA_TSTRING) {
+  int t = has_value ? lua_type(L, -1) : LUA_TNONE;
+  if (t == LUA_TNONE) {
+    // nothing to read: the message comes from the limit that tripped
+  } else if (t == LUA_TSTRING) {
     size_t n = 0;
     const char* s = lua_tolstring(L, -1, &n);
     msg.assign(s, n);
@@ -192,8 +195,7 @@ LuaOutcome run_lua(const LuaJob& job, const LuaLimits& limits, const LuaCapabili
     if (status != LUA_OK) {
       out.error = classify(L, status, c);
     } else if (c.tripped) {
-      lua_pushliteral(L, "");
-      out.error = classify(L, LUA_ERRRUN, c);
+      out.error = classify(L, LUA_ERRRUN, c, false);
     } else if (c.output_exceeded) {
       out.error = Error{ErrorCode::output, "output exceeds the " + std::to_string(limits.output_bytes) + "-byte limit"};
     } else {

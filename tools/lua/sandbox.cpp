@@ -171,6 +171,18 @@ int sb_setmetatable(lua_State* L) {
     if (lua_rawget(L, 2) != LUA_TNIL)
       raise_error(L, ErrorCode::forbidden, "metatables with __gc are refused (finalizers run outside the limits)");
     lua_pop(L, 1);
+    // Weak keys with strong values make an ephemeron table: the collector's atomic step converges over such
+    // tables in time quadratic in their size, in one step no hook reaches (160k entries: 11.6 s, measured).
+    // Weak values ("v") and all-weak ("kv") tables are collected in linear time and stay allowed.
+    // NOTE: only the metatable as given here is checked; a __mode = "k" assigned to it afterwards is not seen.
+    lua_pushliteral(L, "__mode");
+    if (lua_rawget(L, 2) == LUA_TSTRING) {
+      const char* mode = lua_tostring(L, -1);
+      if (std::strchr(mode, 'k') && !std::strchr(mode, 'v'))
+        raise_error(L, ErrorCode::forbidden, "weak-keyed tables (__mode = \"k\") are refused: collecting them can "
+                                             "take quadratic time outside the limits");
+    }
+    lua_pop(L, 1);
   }
   if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return luaL_error(L, "cannot change a protected metatable");
   lua_settop(L, 2);

@@ -148,6 +148,11 @@ TEST(LuaSandbox, GcMetamethodIsRefused) {
   expect_error("setmetatable({}, {__gc = function() while true do end end})", ErrorCode::forbidden, "__gc");
   expect_error("setmetatable({}, {__gc = false})", ErrorCode::forbidden, "__gc");
 }
+TEST(LuaSandbox, EphemeronTablesAreRefused) {
+  expect_error("setmetatable({}, {__mode = 'k'})", ErrorCode::forbidden, "weak-keyed");
+  EXPECT_EQ(ok_result("setmetatable({}, {__mode = 'v'}) setmetatable({}, {__mode = 'kv'}) return 1"), 1);
+}
+
 TEST(LuaSandbox, GcAddedAfterSetmetatableNeverRuns) {
   // An object is marked for finalization only when its metatable is set with __gc present.
   LuaOutcome r = run(R"(

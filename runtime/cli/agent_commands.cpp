@@ -14,6 +14,9 @@
 #include <future>
 #include <iostream>
 #include <iterator>
+#include <map>
+
+#include <unistd.h>
 
 #include "base/mapped_file.h"
 #include "runtime/agent/engine_generator.h"
@@ -245,14 +248,27 @@ int cmd_eval(const Argv& argv) {
   std::function<void()> launch = [&] {
     while (running < static_cast<size_t>(*conc) && next < tasks.size()) {
       size_t i = next++;
+      // Every task gets fresh copies of the workspaces its tools write to, so a task's edits never leak into
+      // the next task (or into the repository's example folders).
       config::AgentConfig c = *cfg;
-      if (!tasks[i].workspace.empty()) {
-        auto ws = fresh_workspace(tasks[i].workspace);
-        if (!ws) { per_task[i] = {{"task", tasks[i].task}, {"ok", false}, {"status", "error"}, {"reason", ws.error().message}}; continue; }
-        workspaces.push_back(*ws);
-        for (auto& t : c.tools)
-          if (t.settings.contains("root")) t.settings["root"] = *ws;
+      std::map<std::string, std::string> copies;
+      bool copy_failed = false;
+      for (auto& t : c.tools) {
+        if (!t.settings.contains("root")) continue;
+        std::string from = tasks[i].workspace.empty() ? t.settings["root"].get<std::string>() : tasks[i].workspace;
+        if (!copies.count(from)) {
+          auto ws = fresh_workspace(from);
+          if (!ws) {
+            per_task[i] = {{"task", tasks[i].task}, {"ok", false}, {"status", "error"}, {"reason", ws.error().message}};
+            copy_failed = true;
+            break;
+          }
+          copies[from] = *ws;
+          workspaces.push_back(*ws);
+        }
+        t.settings["root"] = copies[from];
       }
+      if (copy_failed) continue;
       auto ts = agent::build_toolset(c);
       if (!ts) { per_task[i] = {{"task", tasks[i].task}, {"ok", false}, {"status", "error"}, {"reason", ts.error().message}}; continue; }
       toolsets[i] = *ts;
@@ -322,6 +338,56 @@ int cmd_tool(const Argv& argv) {
   ioc.run();
   std::printf("%s\n", result.to_json().dump().c_str());
   return result.ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace glm::cli
+
+namespace glm::cli {
+
+// `glm-agent chat [--model DIR] [--agent AGENT.json]`: one user turn per input line, the conversation kept
+// across turns; with --agent, the agent's tools and guards apply to every turn. Ctrl-D ends.
+int cmd_chat(const Argv& argv) {
+  auto args = Args::parse(argv, {"model", "agent", "script", "threads", "trace"}, {"approve"});
+  if (!args) return fail(kExitUsage, args.error().message);
+  config::AgentConfig cfg;
+  if (auto a = args->get("agent")) {
+    auto c = load_config(*a);
+    if (!c) return fail(kExitFailed, c.error().message);
+    cfg = std::move(c).value();
+  } else {
+    cfg.name = "chat";
+    cfg.file = "(chat)";
+  }
+  auto toolset = agent::build_toolset(cfg);
+  if (!toolset) return fail(kExitFailed, toolset.error().to_string());
+  auto gen = make_generator(*args, cfg);
+  if (!gen) return fail(kExitFailed, gen.error().to_string());
+  auto transcript = std::make_shared<agent::Transcript>(new_run_id(), cfg.secrets);
+  std::ofstream trace;
+  if (auto path = args->get("trace")) {
+    trace.open(*path);
+    transcript->add_sink([&trace](const std::string& l) { trace << l << '\n' << std::flush; });
+  }
+  transcript->add_sink(progress_line);
+  boost::asio::io_context ioc;
+  agent::Approver approver;
+  if (args->switches.count("approve")) approver = [](const chat::ToolCall&, bool) { return true; };
+  auto session = agent::AgentSession::create(ioc, cfg, toolset->registry, *gen, transcript, approver);
+  const bool tty = ::isatty(0);
+  std::string line;
+  while (true) {
+    if (tty) std::fprintf(stderr, "> "), std::fflush(stderr);
+    if (!std::getline(std::cin, line)) break;
+    if (line.empty()) continue;
+    agent::RunResult result;
+    session->start(line, [&](agent::RunResult r) { result = std::move(r); });
+    ioc.restart();
+    ioc.run();
+    if (result.status == "ok") std::printf("%s\n", result.answer.c_str());
+    else std::printf("[%s: %s]\n", result.status.c_str(), result.reason.c_str());
+    std::fflush(stdout);
+  }
+  return kExitOk;
 }
 
 }  // namespace glm::cli

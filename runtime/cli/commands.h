@@ -21,6 +21,7 @@ int cmd_validate(const Argv& argv);
 int cmd_run(const Argv& argv);
 int cmd_eval(const Argv& argv);
 int cmd_tool(const Argv& argv);
+int cmd_chat(const Argv& argv);
 
 // Engine commands (runtime/cli/engine_commands.cpp).
 int cmd_logits(const Argv& argv);

@@ -15,6 +15,7 @@ commands:
   run AGENT.json [--task TEXT] [--model DIR] [--output-format text|json|stream-json] [--trace FILE.jsonl]
   eval AGENT.json --tasks FILE.jsonl [--model DIR] [--concurrency N]
   tool AGENT.json --call JSON                     dispatch one call through the agent's tools
+  chat [--model DIR] [--agent AGENT.json]         interactive, multi-turn (one line per turn)
   info [--json]                                   version, compiled backends, devices
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
@@ -54,6 +55,7 @@ const Command kCommands[] = {
     {"run", glm::cli::cmd_run},
     {"eval", glm::cli::cmd_eval},
     {"tool", glm::cli::cmd_tool},
+    {"chat", glm::cli::cmd_chat},
     {"logits", glm::cli::cmd_logits},
     {"generate", glm::cli::cmd_generate},
     {"grammar", glm::cli::cmd_grammar},

@@ -102,3 +102,17 @@ TEST(ToolCli, DispatchesThroughTheRealRegistry) {
 
 }  // namespace
 }  // namespace glm
+
+namespace glm {
+namespace {
+
+TEST(ChatCli, KeepsTheConversationAcrossTurns) {
+  std::string s = script({"\nHello!<|user|>", "calc\n{\"expression\": \"6*7\"}<|observation|>", "\n42<|user|>"});
+  auto r = glm::testing::run_command("printf 'hi\\nwhat is 6*7?\\n' | " + glm::testing::agent_binary() + " chat --agent " +
+                                     calculator() + " --script " + s + " 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "Hello!\n42\n");
+}
+
+}  // namespace
+}  // namespace glm

@@ -184,3 +184,63 @@ TEST(EngineGenerator, CancelAndContextOverflowAreErrors) {
 
 }  // namespace
 }  // namespace glm::agent
+
+#include <boost/asio/io_context.hpp>
+
+#include "runtime/agent/session.h"
+
+namespace glm::agent {
+namespace {
+
+class EchoTool : public tools::Tool {
+ public:
+  EchoTool() : spec_{"set_flag", "echo", tools::Json{{"type", "object"}}} {}
+  const tools::ToolSpec& spec() const override { return spec_; }
+  void invoke(tools::Json a, tools::CallContext, tools::Completion done) override { done(tools::ToolResult::success(a)); }
+
+ private:
+  tools::ToolSpec spec_;
+};
+
+TEST(EngineGeneratorSession, AgentLoopOnTheRealEngineNeverSeesAMalformedCall) {
+  auto gen = tiny_generator();
+  config::AgentConfig cfg;
+  cfg.name = "tiny";
+  cfg.limits.max_steps = 4;
+  cfg.limits.max_tokens = 400;
+  cfg.tool_choice = "required";
+  cfg.parallel_tool_calls = false;
+  cfg.model.sampling.temperature = 1.0;
+  config::ToolConfig t;
+  t.type = "builtin";
+  t.name = "set_flag";
+  t.spec = nlohmann::ordered_json::parse(
+      R"({"name":"set_flag","description":"Sets a flag","parameters":{"type":"object","properties":{"on":{"type":"boolean"}},)"
+      R"("required":["on"],"additionalProperties":false}})");
+  cfg.tools.push_back(t);
+  auto reg = std::make_shared<tools::ToolRegistry>();
+  ASSERT_TRUE(reg->add(std::make_shared<EchoTool>()).ok());
+  boost::asio::io_context ioc;
+  auto transcript = std::make_shared<Transcript>("e2e", std::vector<std::string>{});
+  int calls = 0, errors = 0, cached = 0;
+  transcript->add_sink([&](const std::string& l) {
+    auto e = nlohmann::json::parse(l);
+    if (e["type"] == "tool_result") calls += e["ok"].get<bool>();
+    if (e["type"] == "error") ++errors;
+    if (e["type"] == "model_turn") cached += e["cached_tokens"].get<int>() > 0;
+  });
+  // The identical-call guard lets each distinct call run twice; the random model may repeat itself.
+  cfg.limits.max_identical_calls = 100;
+  auto s = AgentSession::create(ioc, cfg, reg, gen, transcript);
+  RunResult res;
+  s->start("Set the flag four times.", [&](RunResult r) { res = r; });
+  ioc.run();
+  EXPECT_EQ(res.status, "budget_exhausted");  // tool_choice required: it calls until max_steps
+  EXPECT_EQ(res.reason, "max_steps");
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(cached, 3);  // every step after the first reused the previous step's KV
+}
+
+}  // namespace
+}  // namespace glm::agent

@@ -230,7 +230,7 @@ int cmd_grammar_bench(const Argv& argv) {
   }
 
   std::vector<double> compile_us, mask_us, advance_us, compile_wall_us, mask_wall_us;
-  int skipped = 0;
+  int skipped = 0, instances = 0, passed = 0;
   int compiled = 0, tokens = 0, rejected_valid = 0, accepted_invalid = 0, valid_instances = 0, forced = 0;
   std::vector<uint32_t> bits(vocab->n_words());
   const bool trace = std::getenv("GLM_GRAMMAR_BENCH_TRACE") != nullptr;
@@ -238,9 +238,17 @@ int cmd_grammar_bench(const Argv& argv) {
     auto t0 = Clock::now();
     double c0 = thread_cpu_us();
     auto g = grammar::json_schema_to_grammar(c.schema);
-    if (!g) continue;
-    auto cg = grammar::compile(std::move(*g), vocab);
-    if (!cg) continue;
+    auto cg = g ? grammar::compile(std::move(*g), vocab) : Result<grammar::CompiledGrammar>(g.error());
+    if (!cg) {
+      for (const auto& inst : c.instances) {
+        auto ids = tok->encode(inst.first, Specials::as_text);
+        std::string spelled;
+        if (ids)
+          for (int32_t id : *ids) spelled += tok->token_bytes(id);
+        if (ids && spelled == inst.first) ++instances;
+      }
+      continue;
+    }
     compile_us.push_back(thread_cpu_us() - c0);
     compile_wall_us.push_back(us_since(t0));
     ++compiled;
@@ -251,6 +259,7 @@ int cmd_grammar_bench(const Argv& argv) {
       std::string spelled;
       for (int32_t id : *ids) spelled += tok->token_bytes(id);
       if (spelled != text) { ++skipped; continue; }
+      ++instances;
       grammar::Matcher m(*cg);
       bool ok = true;
       if (valid) ++valid_instances;
@@ -276,6 +285,7 @@ int cmd_grammar_bench(const Argv& argv) {
           std::fprintf(stderr, "slow advance %.0f us: schema %zu, token %d\n", advance_us.back(), &c - cases.data(), id);
         if (!adv) { ok = false; break; }
       }
+      if (ok == valid) ++passed;
       if (valid && !ok) ++rejected_valid;
       if (!valid && ok) {
         ++accepted_invalid;
@@ -297,6 +307,8 @@ int cmd_grammar_bench(const Argv& argv) {
                      {"schemas", cases.size()},
                      {"compiled", compiled},
                      {"instances_valid", valid_instances},
+                     {"instances", instances},
+                     {"passed", passed},
                      {"tokens", tokens},
                      {"rejected_valid", rejected_valid},
                      {"accepted_invalid", accepted_invalid},

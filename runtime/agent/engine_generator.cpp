@@ -162,7 +162,9 @@ struct EngineGenerator::Impl {
       return false;
     }
     a.generated.push_back(*t);
-    if (is_stop(*t) || static_cast<int64_t>(a.generated.size()) >= a.max_new ||
+    // Server hook (TurnRequest::on_token): stream the token; false ends the turn here.
+    bool hook_stop = a.req.on_token && !a.req.on_token(tok.token_bytes(*t), tok.is_special(*t));
+    if (hook_stop || is_stop(*t) || static_cast<int64_t>(a.generated.size()) >= a.max_new ||
         (a.req.cancel && a.req.cancel->load())) {
       finish(a, std::nullopt);
       return false;
@@ -189,9 +191,16 @@ struct EngineGenerator::Impl {
     }
     TurnResult r;
     for (int32_t id : a.generated) r.raw += tok.token_bytes(id);
-    auto turn = chat::parse(tok, a.generated);
-    if (turn) r.turn = std::move(turn).value();
-    else r.parse_error = turn.take_error();
+    if (a.req.raw_prompt) {  // raw completion: the text before any stop token, unparsed
+      bool stopped = !a.generated.empty() && is_stop(a.generated.back());
+      auto text = tok.decode(std::span<const int32_t>(a.generated.data(), a.generated.size() - (stopped ? 1 : 0)));
+      if (text) r.turn.content = std::move(text).value();
+      r.turn.finish_reason = stopped ? "stop" : "length";
+    } else {
+      auto turn = chat::parse(tok, a.generated);
+      if (turn) r.turn = std::move(turn).value();
+      else r.parse_error = turn.take_error();
+    }
     r.prompt_tokens = a.prompt_tokens;
     r.cached_tokens = a.cached;
     r.completion_tokens = static_cast<int64_t>(a.generated.size());
@@ -204,14 +213,15 @@ struct EngineGenerator::Impl {
     a.start = Clock::now();
     a.req = std::move(rq.req);
     a.done = std::move(rq.done);
-    auto prompt = chat::render(tok, a.req.messages, a.req.tools, true);
+    auto prompt = a.req.raw_prompt ? tok.encode(*a.req.raw_prompt, Specials::match)
+                                   : chat::render(tok, a.req.messages, a.req.tools, true);
     if (!prompt) return finish(a, prompt.take_error());
     a.prompt_tokens = static_cast<int64_t>(prompt->size());
     if (a.prompt_tokens + 1 >= max_seq_len)
       return finish(a, make_error(ErrorCode::output, "the prompt has " + std::to_string(a.prompt_tokens) +
                                                          " tokens; the context holds " + std::to_string(max_seq_len)));
     a.max_new = std::min<int64_t>(a.req.max_tokens, max_seq_len - a.prompt_tokens - 1);
-    if (opt.constrain) {
+    if (opt.constrain && !a.req.raw_prompt) {
       auto g = grammar_for(a.req);
       if (!g) return finish(a, g.take_error());
       a.matcher.emplace(*g);

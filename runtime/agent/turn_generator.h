@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -32,6 +33,15 @@ struct TurnRequest {
   int64_t max_tokens = 1024;              // for this turn
   config::SamplingConfig sampling;
   std::shared_ptr<const std::atomic<bool>> cancel;
+  // --- Server hooks (runtime/server): streaming and raw prompts. ---
+  // Called on the engine thread with each generated token's bytes (special tokens spelled out, e.g.
+  // "<|assistant|>", with special = true), before the turn ends, including the final stop token. Return
+  // false to end the turn there (as at a stop token: the result is a normal TurnResult). Must not block.
+  std::function<bool(std::string_view bytes, bool special)> on_token;
+  // When set, the prompt is this text with special-token strings matched (a caller-formatted prompt, as
+  // /v1/completions takes it): messages, tools and output_schema are ignored, decoding is unconstrained,
+  // and the turn is not parsed (turn.content = the decoded text before any stop token).
+  std::optional<std::string> raw_prompt;
 };
 
 struct TurnResult {

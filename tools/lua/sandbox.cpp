@@ -159,34 +159,109 @@ void prune(lua_State* L, int idx, std::span<const std::string_view> allow) {
 
 // ---- Base library wrappers ----------------------------------------------------------------------------
 
-// setmetatable: refuses a metatable holding a __gc key (finalizers run with hooks off, even in lua_close).
-// An object is marked for finalization only if __gc is present when its metatable is set, so checking here is
-// enough; `__gc = false` counts as present.
+// setmetatable installs a snapshot of the metatable, not the script's table itself. The collector reads
+// __gc and __mode from the installed metatable, and both open limits a hook cannot reach: finalizers run with
+// hooks off (even in lua_close), and weak-keyed (ephemeron) tables are collected in time quadratic in their
+// size inside one atomic step (160k entries: 11.6 s, measured). With a snapshot, what is checked here is what
+// the collector sees for good: a __mode or __gc assigned to the script's table later changes nothing.
+// getmetatable still returns the script's table (the snapshot's __metatable), so identity checks and methods
+// added later through __index work; a metamethod added later applies to objects created after it.
+// Refused: any __gc key (even false), __mode with weak keys and strong values. Allowed: "v" and "kv".
+const char kSnapshotReplaceable = 0;  // key in a snapshot: true when the script may set another metatable
+const char kSnapshotCache = 0;        // registry: weak-valued table script metatable -> snapshot
+
+void check_metatable(lua_State* L, int mt) {
+  lua_pushliteral(L, "__gc");
+  if (lua_rawget(L, mt) != LUA_TNIL)
+    raise_error(L, ErrorCode::forbidden, "metatables with __gc are refused (finalizers run outside the limits)");
+  lua_pop(L, 1);
+  lua_pushliteral(L, "__mode");
+  if (lua_rawget(L, mt) == LUA_TSTRING) {
+    const char* mode = lua_tostring(L, -1);
+    if (std::strchr(mode, 'k') && !std::strchr(mode, 'v'))
+      raise_error(L, ErrorCode::forbidden, "weak-keyed tables (__mode = \"k\") are refused: collecting them can "
+                                           "take quadratic time outside the limits");
+  }
+  lua_pop(L, 1);
+}
+
+// Whether the snapshot at `snap` still equals the script's metatable at `mt`.
+bool snapshot_matches(lua_State* L, int mt, int snap) {
+  int n_mt = 0;
+  lua_pushnil(L);
+  while (lua_next(L, mt) != 0) {
+    ++n_mt;
+    lua_pushvalue(L, -2);
+    lua_rawget(L, snap);
+    bool same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!same) {
+      lua_pop(L, 1);
+      return false;
+    }
+  }
+  lua_rawgetp(L, snap, &kSnapshotReplaceable);
+  int extra = lua_toboolean(L, -1) ? 2 : 1;  // the marker, and __metatable when the snapshot added it
+  lua_pop(L, 1);
+  int n_snap = 0;
+  lua_pushnil(L);
+  while (lua_next(L, snap) != 0) {
+    ++n_snap;
+    lua_pop(L, 1);
+  }
+  return n_snap == n_mt + extra;
+}
+
+// Pushes a new snapshot of the script's metatable at `mt`.
+void push_snapshot(lua_State* L, int mt) {
+  lua_newtable(L);
+  int snap = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, mt) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, snap);
+  }
+  lua_pushliteral(L, "__metatable");
+  bool own = lua_rawget(L, mt) != LUA_TNIL;  // the script protects its metatable itself
+  lua_pop(L, 1);
+  if (!own) {
+    lua_pushvalue(L, mt);
+    lua_setfield(L, snap, "__metatable");
+  }
+  lua_pushboolean(L, !own);
+  lua_rawsetp(L, snap, &kSnapshotReplaceable);
+}
+
 int sb_setmetatable(lua_State* L) {
   int t = lua_type(L, 2);
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
-  if (t == LUA_TTABLE) {
-    lua_pushliteral(L, "__gc");
-    if (lua_rawget(L, 2) != LUA_TNIL)
-      raise_error(L, ErrorCode::forbidden, "metatables with __gc are refused (finalizers run outside the limits)");
-    lua_pop(L, 1);
-    // Weak keys with strong values make an ephemeron table: the collector's atomic step converges over such
-    // tables in time quadratic in their size, in one step no hook reaches (160k entries: 11.6 s, measured).
-    // Weak values ("v") and all-weak ("kv") tables are collected in linear time and stay allowed.
-    // NOTE: only the metatable as given here is checked; a __mode = "k" assigned to it afterwards is not seen.
-    lua_pushliteral(L, "__mode");
-    if (lua_rawget(L, 2) == LUA_TSTRING) {
-      const char* mode = lua_tostring(L, -1);
-      if (std::strchr(mode, 'k') && !std::strchr(mode, 'v'))
-        raise_error(L, ErrorCode::forbidden, "weak-keyed tables (__mode = \"k\") are refused: collecting them can "
-                                             "take quadratic time outside the limits");
-    }
-    lua_pop(L, 1);
-  }
-  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return luaL_error(L, "cannot change a protected metatable");
   lua_settop(L, 2);
+  if (lua_getmetatable(L, 1)) {
+    lua_rawgetp(L, -1, &kSnapshotReplaceable);
+    bool replaceable = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    if (!replaceable && luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+      return luaL_error(L, "cannot change a protected metatable");
+  }
+  lua_settop(L, 2);
+  if (t == LUA_TNIL) {
+    lua_setmetatable(L, 1);
+    return 1;
+  }
+  check_metatable(L, 2);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &kSnapshotCache);  // 3
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, 3) != LUA_TTABLE || !snapshot_matches(L, 2, 4)) {
+    lua_settop(L, 3);
+    push_snapshot(L, 2);  // 4
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 4);
+    lua_rawset(L, 3);
+  }
   lua_setmetatable(L, 1);
+  lua_settop(L, 1);
   return 1;
 }
 
@@ -600,6 +675,13 @@ int setup(lua_State* L) {
   set_field(L, "load", sb_load);
   set_field(L, "collectgarbage", sb_collectgarbage);
   set_field(L, "tostring", sb_tostring);
+  // Snapshots of metatables, reused while the script's table is unchanged; weak values (linear to collect).
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &kSnapshotCache);
   // Ids for safe_tolstring: weak keys, so naming an object never keeps it alive.
   lua_newtable(L);
   lua_createtable(L, 0, 1);

@@ -5,7 +5,8 @@
 //
 // What a script sees is the allow lists at the top of sandbox.cpp (base subset, string without dump and with
 // a capped rep, raw-access table functions, math, utf8, coroutine, os.time/clock/date/difftime, a capped
-// print, a text-only load). Names removed on purpose raise a `forbidden` error when touched. Lua patterns run
+// print, a text-only load, tostring without heap addresses, setmetatable installing a checked snapshot of the
+// metatable: no __gc, no weak keys). Names removed on purpose raise a `forbidden` error when touched. Lua patterns run
 // on RE2 instead of Lua's backtracking matcher (patterns.h): the stock one can spend minutes inside one C call,
 // where no hook runs.
 //

@@ -116,3 +116,24 @@ TEST(ChatCli, KeepsTheConversationAcrossTurns) {
 
 }  // namespace
 }  // namespace glm
+
+namespace glm {
+namespace {
+
+TEST(RunCli, InterruptEndsCleanlyWithTheTranscriptFlushed) {
+  std::string s = script({"!sleep 5000\n\nnever<|user|>"});
+  std::string trace = glm::testing::make_temp_dir("sigint") + "/t.jsonl";
+  auto r = glm::testing::run_command("(" + glm::testing::agent_binary() + " run " + calculator() + " --task t --script " +
+                                     s + " --trace " + trace + " & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo rc=$?)");
+  EXPECT_NE(r.out.find("rc=130"), std::string::npos) << r.out;
+  std::ifstream in(trace);
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  ASSERT_FALSE(last.empty());
+  auto e = nlohmann::json::parse(last);
+  EXPECT_EQ(e["type"], "result");
+  EXPECT_EQ(e["status"], "cancelled");
+}
+
+}  // namespace
+}  // namespace glm

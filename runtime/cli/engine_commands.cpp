@@ -204,13 +204,19 @@ int cmd_generate(const Argv& argv) {
   if (Status st = e.prefill(*seq, prompt, LogitsMode::last, row); !st) return fail_error(st.error());
   const double prefill_s = seconds_since(t0);
 
+  // Rows past the tokenizer's vocabulary are padding (GLM-4: ids >= 151343 of 151552): never sample them.
+  std::vector<uint32_t> mask;
+  if (tok && tok->n_vocab() < e.caps().n_vocab) {
+    mask.assign(size_t((e.caps().n_vocab + 31) / 32), 0u);
+    for (int32_t i = 0; i < tok->n_vocab(); ++i) mask[size_t(i >> 5)] |= 1u << (i & 31);
+  }
   Sampler sampler(sp);
   std::vector<int32_t> history = prompt, generated;
   std::string finish = "length";
   auto t1 = Clock::now();
   int n_decoded = 0;
   while (int64_t(generated.size()) < *max_tokens) {
-    auto next = sampler.sample(row, history, nullptr);
+    auto next = sampler.sample(row, history, mask.empty() ? nullptr : mask.data());
     if (!next) return fail_error(next.error());
     generated.push_back(*next);
     history.push_back(*next);

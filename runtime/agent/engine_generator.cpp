@@ -151,8 +151,7 @@ struct EngineGenerator::Impl {
   // Samples from `row` for a; returns false when a finished (and was handed back).
   bool sample_and_advance(Active& a, const float* row) {
     fill_mask(a);
-    std::vector<int32_t> history = a.kv_tokens;
-    auto t = a.sampler->sample(std::span<const float>(row, static_cast<size_t>(n_logits)), history, mask.data());
+    auto t = a.sampler->sample(std::span<const float>(row, static_cast<size_t>(n_logits)), a.kv_tokens, mask.data());
     if (!t) {
       finish(a, t.take_error());
       return false;

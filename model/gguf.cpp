@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
 #include "model/safetensors.h"
@@ -527,7 +528,7 @@ struct Writer {
       put<int32_t>(v.get<int32_t>());
     } else if (v.is_array()) {
       put<uint32_t>(kArray);
-      bool strings = !v.empty() && v[0].is_string();
+      bool strings = v.empty() || v[0].is_string();
       put<uint32_t>(strings ? kString : kI32);
       put<uint64_t>(v.size());
       for (const auto& e : v) {
@@ -590,6 +591,67 @@ Status write_gguf(const std::string& path, const Glm4Config& c, const std::vecto
   return {};
 }
 
+Result<std::map<std::string, json>> tokenizer_metadata(const std::string& model_dir, int64_t n_vocab) {
+  std::map<std::string, json> meta;
+  const std::string path = model_dir + "/tokenizer.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return meta;  // weights only
+  auto text = read_text_file(path);
+  if (!text) return text.take_error();
+  json j = json::parse(*text, nullptr, false);
+  auto bad = [&](const std::string& m) { return make_error(ErrorCode::invalid_argument, "'" + path + "': " + m); };
+  if (j.is_discarded() || !j.contains("model") || !j["model"].is_object()) return bad("not a tokenizer.json");
+  const json& model = j["model"];
+  if (model.value("type", "") != "BPE" || !model.contains("vocab") || !model["vocab"].is_object())
+    return bad("only byte-level BPE tokenizers are converted");
+  std::vector<std::string> tokens(static_cast<size_t>(n_vocab));
+  std::vector<int32_t> types(static_cast<size_t>(n_vocab), 5);  // 5: unused (padding rows)
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = "[PAD" + std::to_string(i) + "]";
+  for (const auto& [tok, id] : model["vocab"].items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= n_vocab)
+      return bad("vocab id of '" + tok + "' is outside the model's vocabulary");
+    tokens[size_t(id.get<int64_t>())] = tok;
+    types[size_t(id.get<int64_t>())] = 1;  // normal
+  }
+  if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
+    for (const auto& a : j["added_tokens"]) {
+      if (!a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
+        return bad("added_tokens entries need id and content");
+      const int64_t id = a["id"].get<int64_t>();
+      if (id < 0 || id >= n_vocab) return bad("added token id " + std::to_string(id) + " is outside the vocabulary");
+      tokens[size_t(id)] = a["content"].get<std::string>();
+      types[size_t(id)] = a.value("special", false) ? 3 : 4;  // control : user-defined
+    }
+  }
+  std::vector<std::string> merges;
+  if (model.contains("merges") && model["merges"].is_array()) {
+    for (const auto& m : model["merges"]) {
+      if (m.is_string()) merges.push_back(m.get<std::string>());
+      else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+        merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+      else return bad("a merge is neither \"a b\" nor [a, b]");
+    }
+  }
+  meta["tokenizer.ggml.model"] = "gpt2";
+  meta["tokenizer.ggml.pre"] = "glm4";
+  meta["tokenizer.ggml.tokens"] = tokens;
+  meta["tokenizer.ggml.token_type"] = types;
+  meta["tokenizer.ggml.merges"] = merges;
+  // Special ids as in reference/glm4.md §4, when the vocabulary has them.
+  for (auto [key, id] : {std::pair{"tokenizer.ggml.bos_token_id", 151331}, std::pair{"tokenizer.ggml.eos_token_id", 151329},
+                         std::pair{"tokenizer.ggml.eot_token_id", 151336},
+                         std::pair{"tokenizer.ggml.padding_token_id", 151329},
+                         std::pair{"tokenizer.ggml.unknown_token_id", 151329}})
+    if (id < n_vocab && types[size_t(id)] == 3) meta[key] = uint32_t(id);
+  auto cfg = read_text_file(model_dir + "/tokenizer_config.json");
+  if (cfg) {
+    json tc = json::parse(*cfg, nullptr, false);
+    if (!tc.is_discarded() && tc.contains("chat_template") && tc["chat_template"].is_string())
+      meta["tokenizer.chat_template"] = tc["chat_template"];
+  }
+  return meta;
+}
+
 Status convert_to_gguf(const std::string& model_dir, const std::string& out_path, std::optional<DType> quant) {
   auto config = Glm4Config::load(model_dir);
   if (!config) return config.take_error();
@@ -640,7 +702,9 @@ Status convert_to_gguf(const std::string& model_dir, const std::string& out_path
     if (c.attention_bias)
       for (TensorId id : {TensorId::attn_q_bias, TensorId::attn_k_bias, TensorId::attn_v_bias}) GLM_TRY(add(id, il));
   }
-  return write_gguf(out_path, c, out);
+  auto tok_meta = tokenizer_metadata(model_dir, c.n_vocab);
+  if (!tok_meta) return tok_meta.take_error();
+  return write_gguf(out_path, c, out, *tok_meta);
 }
 
 }  // namespace glm

@@ -71,7 +71,11 @@ struct GgufTensorOut {
 Status write_gguf(const std::string& path, const Glm4Config& config, const std::vector<GgufTensorOut>& tensors,
                   const std::map<std::string, nlohmann::json>& extra = {});
 
-// Converts a safetensors model directory to one GGUF file. quant (q8_0, q4_0, f16, bf16, f32) re-encodes the
+// GGUF tokenizer metadata (tokenizer.ggml.* as llama.cpp's gpt2/glm4 tokenizer reads it, chat template)
+// from DIR/tokenizer.json and tokenizer_config.json, tokens padded to n_vocab; empty without tokenizer.json.
+Result<std::map<std::string, nlohmann::json>> tokenizer_metadata(const std::string& model_dir, int64_t n_vocab);
+
+// Converts a safetensors model directory (and its tokenizer.json, when present) to one GGUF file. quant (q8_0, q4_0, f16, bf16, f32) re-encodes the
 // 2-D weight matrices (token_embd included); nullopt keeps their stored type. Norms and biases are F32.
 Status convert_to_gguf(const std::string& model_dir, const std::string& out_path, std::optional<kernels::DType> quant);
 

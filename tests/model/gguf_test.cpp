@@ -125,6 +125,35 @@ TEST_F(GgufTest, FusedQkvEqualsSeparate) {
   EXPECT_EQ(logits(dir_ + "/fused.gguf", ids_), logits(dir_ + "/sep.gguf", ids_));
 }
 
+TEST_F(GgufTest, ConvertCarriesTheTokenizer) {
+  Glm4Config c = testing::tiny_config();  // 96 rows
+  const std::string src = dir_ + "/src";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::bf16, 1, 81));
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int i = 0; i < 90; ++i) vocab["t" + std::to_string(i)] = i;
+  nlohmann::json tok = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"t1 t2", {"t3", "t4"}}}}},
+                        {"added_tokens", {{{"id", 90}, {"content", "<|user|>"}, {"special", true}}}}};
+  std::ofstream(src + "/tokenizer.json") << tok.dump();
+  std::ofstream(src + "/tokenizer_config.json") << R"({"chat_template": "[gMASK]<sop>{{ x }}"})";
+  ASSERT_TRUE(convert_to_gguf(src, dir_ + "/t.gguf", std::nullopt).ok());
+  auto f = read_gguf(dir_ + "/t.gguf");
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  const auto& m = f->metadata;
+  EXPECT_EQ(m.at("tokenizer.ggml.model"), "gpt2");
+  EXPECT_EQ(m.at("tokenizer.ggml.pre"), "glm4");
+  ASSERT_EQ(m.at("tokenizer.ggml.tokens").size(), size_t(c.n_vocab));
+  EXPECT_EQ(m.at("tokenizer.ggml.tokens")[7], "t7");
+  EXPECT_EQ(m.at("tokenizer.ggml.tokens")[90], "<|user|>");
+  EXPECT_EQ(m.at("tokenizer.ggml.tokens")[95], "[PAD95]");
+  EXPECT_EQ(m.at("tokenizer.ggml.token_type")[7], 1);
+  EXPECT_EQ(m.at("tokenizer.ggml.token_type")[90], 3);
+  EXPECT_EQ(m.at("tokenizer.ggml.token_type")[95], 5);
+  EXPECT_EQ(m.at("tokenizer.ggml.merges"), (nlohmann::json{"t1 t2", "t3 t4"}));
+  EXPECT_EQ(m.at("tokenizer.chat_template"), "[gMASK]<sop>{{ x }}");
+  // The weights still load from the same file.
+  EXPECT_EQ(logits(dir_ + "/t.gguf", ids_), logits(src, ids_));
+}
+
 TEST_F(GgufTest, KQuantLayouts) {
   // Q6_K: one super-block, every quant = 33 (q - 32 = 1), scale j = j + 1, d = 0.5: y[i] = 0.5 * sc(i) * 1.
   std::vector<uint8_t> q6(210, 0);

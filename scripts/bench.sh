@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one JSON object per line on stdout (logs on stderr).
+set -uo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${GLM_SHARED_DATA:-$here/../shared/data}
+py="$here/.venv/bin/python"
+[ -x "$py" ] || py=python3
+
+if [ -f "$shared/tokenizer/glm4-regex.tokenizer.json" ]; then
+  "$py" "$here/bench/tokenizer_vs_hf.py" --binary "$build/glm-agent" || echo '{"bench":"tokenizer_vs_hf","error":"failed"}'
+else
+  echo "bench: ../shared/data absent, skipping the tokenizer benchmark" >&2
+fi
+"$build/glm-agent" bench engine || echo '{"bench":"engine","error":"failed"}'
+for f in "$here"/bench/*.py; do
+  case "$(basename "$f")" in tokenizer_vs_hf.py) continue ;; esac
+  echo "bench: $(basename "$f")" >&2
+  "$py" "$f" || echo "{\"bench\":\"$(basename "$f" .py)\",\"error\":\"failed\"}"
+done

@@ -13,8 +13,12 @@ else
   echo "bench: ../shared/data absent, skipping the tokenizer benchmark" >&2
 fi
 "$build/glm-agent" bench engine || echo '{"bench":"engine","error":"failed"}'
-for f in "$here"/bench/*.py; do
-  case "$(basename "$f")" in tokenizer_vs_hf.py) continue ;; esac
+if [ -f "$here/bench/grammar_cases.jsonl" ] && [ -f "$shared/tokenizer/qwen3.tokenizer.json" ]; then
+  "$build/glm-agent" grammar bench --tokenizer "$shared/tokenizer/qwen3.tokenizer.json" --cases "$here/bench/grammar_cases.jsonl" ||
+    echo '{"bench":"grammar","error":"failed"}'
+fi
+for f in "$here"/bench/*_bench.py; do
+  [ -f "$f" ] || continue
   echo "bench: $(basename "$f")" >&2
   "$py" "$f" || echo "{\"bench\":\"$(basename "$f" .py)\",\"error\":\"failed\"}"
 done

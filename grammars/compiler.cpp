@@ -121,9 +121,7 @@ Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vo
     for (size_t r = 0; r < n_rules; ++r)
       if (!productive[r] && prod(grammar.rules[r].body, memo)) { productive[r] = 1; changed = true; }
   }
-  if (!productive[grammar.root])
-    return make_error(ErrorCode::invalid_argument,
-                      "grammar matches nothing: rule '" + grammar.rules[grammar.root].name + "' derives no string");
+  // A root that derives nothing (e.g. the JSON Schema `false`) is legal: every input is rejected.
   std::vector<ExprId> body(n_rules, ExprPool::kEmpty);
   std::vector<ExprId> inline_body(n_rules, kInf);
   for (size_t r = 0; r < n_rules; ++r)

@@ -274,6 +274,10 @@ class SchemaCompiler {
     for (const json* s : objs) {
       for (auto& [k, v] : s->items()) {
         if (kAnnotations.count(k)) continue;
+        if (k == "unevaluatedProperties" || k == "unevaluatedItems") {
+          error(ErrorCode::unsupported, ptr, "unsupported keyword '" + k + "' (inside allOf/$ref)");
+          return std::nullopt;
+        }
         if (n_with_objects > 1 && (k == "properties" || k == "additionalProperties")) continue;
         if (n_with_arrays > 1 && (k == "prefixItems" || k == "items")) continue;
         if (!m.contains(k)) {
@@ -326,6 +330,26 @@ class SchemaCompiler {
     if (depth > 128) { error(ErrorCode::unsupported, ptr, "schema nesting deeper than 128"); return ExprPool::kEmpty; }
     if (s.is_boolean()) return s.get<bool>() ? any_value() : ExprPool::kEmpty;
     if (!s.is_object()) { error(ErrorCode::invalid_argument, ptr, "schema must be an object or a boolean"); return ExprPool::kEmpty; }
+    // unevaluatedProperties / unevaluatedItems in a schema without applicators see exactly what
+    // additionalProperties / items would: rewrite them so (and only then).
+    if (s.contains("unevaluatedProperties") || s.contains("unevaluatedItems")) {
+      static const char* kApplicators[] = {"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref",
+                                           "$dynamicRef", "dependentSchemas", "contains"};
+      bool plain = true;
+      for (const char* a : kApplicators) plain &= !s.contains(a);
+      if (plain) {
+        json r = s;
+        if (r.contains("unevaluatedProperties")) {
+          if (!r.contains("additionalProperties")) r["additionalProperties"] = r["unevaluatedProperties"];
+          r.erase("unevaluatedProperties");
+        }
+        if (r.contains("unevaluatedItems")) {
+          if (!r.contains("items")) r["items"] = r["unevaluatedItems"];
+          r.erase("unevaluatedItems");
+        }
+        return compile(r, ptr, depth + 1);
+      }
+    }
     bool ok = true;
     for (auto& [k, v] : s.items()) {
       if (k == "$id" && !ptr.empty()) { unsupported(ptr, k, "in a subschema: changes the base of references"); ok = false; }

@@ -187,7 +187,8 @@ std::string ipv6_regex() {
   return r;
 }
 
-std::string uri_regex() {
+// RFC 3986. absolute: URI (scheme required); otherwise URI-reference (a URI or a relative reference).
+std::string uri_regex(bool reference) {
   const std::string unreserved = "A-Za-z0-9\\-._~";
   const std::string sub = "!$&'()*+,;=";
   const std::string pct = "%[0-9A-Fa-f]{2}";
@@ -201,10 +202,15 @@ std::string uri_regex() {
   const std::string authority = "(" + userinfo + "@)?" + host + "(:[0-9]*)?";
   const std::string segment = pchar + "*";
   const std::string segment_nz = pchar + "+";
+  const std::string segment_nz_nc = "([" + unreserved + sub + "@]|" + pct + ")+";
   const std::string hier = "(//" + authority + "(/" + segment + ")*|/(" + segment_nz + "(/" + segment + ")*)?|" +
                            segment_nz + "(/" + segment + ")*|)";
   const std::string qf = "(" + pchar + "|[/?])*";
-  return "[A-Za-z][A-Za-z0-9+.\\-]*:" + hier + "(\\?" + qf + ")?(#" + qf + ")?";
+  const std::string uri = "[A-Za-z][A-Za-z0-9+.\\-]*:" + hier + "(\\?" + qf + ")?(#" + qf + ")?";
+  if (!reference) return uri;
+  const std::string relative = "(//" + authority + "(/" + segment + ")*|/(" + segment_nz + "(/" + segment + ")*)?|" +
+                               segment_nz_nc + "(/" + segment + ")*|)";
+  return "(" + uri + ")|(" + relative + "(\\?" + qf + ")?(#" + qf + ")?)";
 }
 
 const char* kDate =
@@ -251,7 +257,23 @@ Result<ExprId> json_format_expr(ExprPool& p, const std::string& format) {
     if (!local || !host) return make_error(ErrorCode::internal, "format regex");
     return p.seq({*local, p.byte('@'), *host});
   }
-  if (format == "uri") return re(uri_regex());
+  // IRIs are checked as URIs (every URI is an IRI): non-ASCII IRIs are refused, never a false accept.
+  if (format == "uri" || format == "iri") return re(uri_regex(false));
+  if (format == "uri-reference" || format == "iri-reference") return re(uri_regex(true));
+  if (format == "json-pointer") return re("(/([^/~]|~[01])*)*");
+  // Without the index-manipulation extension (narrower than the draft: never a false accept).
+  if (format == "relative-json-pointer") return re("(0|[1-9][0-9]*)(#|(/([^/~]|~[01])*)*)");
+  if (format == "duration") {
+    const std::string t = "T([0-9]+H([0-9]+M([0-9]+S)?)?|[0-9]+M([0-9]+S)?|[0-9]+S)";
+    return re("P((([0-9]+D|[0-9]+M([0-9]+D)?|[0-9]+Y([0-9]+M([0-9]+D)?)?)(" + t + ")?)|" + t + "|[0-9]+W)");
+  }
+  if (format == "uri-template") {
+    const std::string lit = "([!#$&()*+,\\-./0-9:;=?@A-Z\\[\\]_a-z~]|%[0-9A-Fa-f]{2})";
+    const std::string varchar = "([A-Za-z0-9_]|%[0-9A-Fa-f]{2})";
+    const std::string varspec = varchar + "(\\.?" + varchar + ")*(:[1-9][0-9]{0,3}|\\*)?";
+    const std::string expr = "\\{[+#./;?&=,!@|]?" + varspec + "(," + varspec + ")*\\}";
+    return re("(" + lit + "|" + expr + ")*");
+  }
   return make_error(ErrorCode::unsupported, "format '" + format + "' is not supported");
 }
 

@@ -16,10 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/redact.h"
+
 namespace glm::agent {
 
-// Replaces each secret value, and its percent-encoded and base64 forms, by "[redacted]".
-std::string redact(std::string text, const std::vector<std::string>& secrets);
+using ::glm::redact;  // base/redact.h: secret values and their URL/base64 forms -> "[redacted]"
 
 class Transcript {
  public:

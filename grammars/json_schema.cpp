@@ -453,6 +453,11 @@ class SchemaCompiler {
     json rest = s;
     json n = rest["not"];
     rest.erase("not");
+    // not true / not {} rejects everything; not false changes nothing.
+    bool n_trivial = n.is_boolean() || (n.is_object() && std::all_of(n.items().begin(), n.items().end(),
+                                                                      [](const auto& kv) { return kAnnotations.count(kv.key()) > 0; }));
+    if (n_trivial && (n == json(false))) return compile(rest, ptr, depth + 1);
+    if (n_trivial) return ExprPool::kEmpty;
     ExprId pos = compile(rest, ptr, depth + 1);
     // A schema that only restricts the type: remove those types.
     if (n.is_object() && n.size() == 1 && n.contains("type")) {

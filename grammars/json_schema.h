@@ -6,7 +6,9 @@
 //
 // Supported: type, enum, const, properties, required, additionalProperties, patternProperties,
 // propertyNames, items, prefixItems, minItems, maxItems, uniqueItems:false, minLength, maxLength,
-// pattern (grammars/regex.h), format (date-time, date, time, email, uuid, uri, ipv4, ipv6, hostname),
+// pattern (grammars/regex.h), format (date-time, date, time, duration, email, uuid, uri, uri-reference,
+// iri and iri-reference (checked as URIs), uri-template, json-pointer, relative-json-pointer, ipv4,
+// ipv6, hostname), unevaluatedProperties / unevaluatedItems in schemas without applicators,
 // minimum, maximum, exclusiveMinimum, exclusiveMaximum (exact, on the decimal digits), anyOf, oneOf
 // (when its branches are disjoint or call-free), allOf (merged), not (of call-free schemas or of
 // types), $ref to local JSON pointers ("#", "#/$defs/x", recursive), $defs / definitions.

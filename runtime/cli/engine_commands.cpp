@@ -434,8 +434,6 @@ int cmd_bench_engine(const Argv& argv) {
 }
 
 // `glm-agent convert --model DIR --out FILE.gguf [--type q8_0|q4_0|f16|bf16|f32]`: safetensors → GGUF.
-// Not yet routed by main.cpp (needs `int cmd_convert(const Argv&);` in commands.h and a kCommands row).
-int cmd_convert(const Argv& argv);
 int cmd_convert(const Argv& argv) {
   auto args = Args::parse(argv, {"model", "out", "type"}, {});
   if (!args) return fail(kExitUsage, args.error().message);

@@ -20,6 +20,7 @@ commands:
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
   logits --model DIR --ids CSV [--all]
+  convert --model DIR --out FILE.gguf [--type q8_0|q4_0|f16|bf16|f32]   safetensors -> GGUF
   grammar test|bench ...                          grammar-constrained decoding tools
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
   chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
@@ -58,6 +59,7 @@ const Command kCommands[] = {
     {"chat", glm::cli::cmd_chat},
     {"logits", glm::cli::cmd_logits},
     {"generate", glm::cli::cmd_generate},
+    {"convert", glm::cli::cmd_convert},
     {"grammar", glm::cli::cmd_grammar},
     {"lua", glm::cli::cmd_lua},
     {"bench", cmd_bench},

@@ -62,6 +62,7 @@ const Command kCommands[] = {
     {"convert", glm::cli::cmd_convert},
     {"grammar", glm::cli::cmd_grammar},
     {"lua", glm::cli::cmd_lua},
+    {"serve", glm::cli::cmd_serve},
     {"bench", cmd_bench},
 };
 

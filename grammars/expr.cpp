@@ -25,6 +25,8 @@ ByteSet ByteSet::operator~() const {
 }
 
 ExprPool::ExprPool() {
+  intern_.reserve(1024);
+  deriv_memo_.reserve(1024);
   intern(ExprNode{ExprKind::empty, false});
   intern(ExprNode{ExprKind::eps, true});
 }
@@ -397,12 +399,20 @@ ExprId ExprPool::deriv(ExprId e, uint32_t sym) {
 void ExprPool::first_symbols(ExprId e, std::vector<uint32_t>* byte_sets, std::vector<uint32_t>* calls,
                              std::vector<uint32_t>* tokens, bool* any_byte) {
   *any_byte = false;
-  std::unordered_set<ExprId> seen;
-  std::vector<ExprId> stack{e};
+  // Visited marks by epoch: no allocation per call.
+  if (visit_mark_.size() < nodes_.size()) visit_mark_.resize(nodes_.size() + nodes_.size() / 2, 0);
+  if (++visit_epoch_ == 0) {
+    std::fill(visit_mark_.begin(), visit_mark_.end(), 0);
+    visit_epoch_ = 1;
+  }
+  std::vector<ExprId>& stack = visit_stack_;
+  stack.clear();
+  stack.push_back(e);
   while (!stack.empty()) {
     ExprId x = stack.back();
     stack.pop_back();
-    if (!seen.insert(x).second) continue;
+    if (visit_mark_[x] == visit_epoch_) continue;
+    visit_mark_[x] = visit_epoch_;
     const ExprNode& n = nodes_[x];
     switch (n.kind) {
       case ExprKind::bytes: byte_sets->push_back(n.a); break;
@@ -413,12 +423,10 @@ void ExprPool::first_symbols(ExprId e, std::vector<uint32_t>* byte_sets, std::ve
         if (nodes_[n.a].nullable) stack.push_back(n.b);
         break;
       case ExprKind::alt:
-        for (uint32_t i = 0; i < n.b; ++i) stack.push_back(kids_[n.a + i]);
-        break;
-      case ExprKind::repeat: stack.push_back(n.a); break;
       case ExprKind::conj:
         for (uint32_t i = 0; i < n.b; ++i) stack.push_back(kids_[n.a + i]);
         break;
+      case ExprKind::repeat: stack.push_back(n.a); break;
       case ExprKind::neg: *any_byte = true; stack.push_back(n.a); break;
       default: break;
     }

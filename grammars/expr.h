@@ -129,6 +129,9 @@ class ExprPool {
   std::unordered_map<uint64_t, ExprId> intern_;  // structural hash -> newest node with it
   std::vector<ExprId> chain_;                     // by node: the previous node with the same hash
   std::unordered_map<uint64_t, ExprId> deriv_memo_;
+  std::vector<uint32_t> visit_mark_;  // first_symbols scratch
+  std::vector<ExprId> visit_stack_;
+  uint32_t visit_epoch_ = 0;
 };
 
 }  // namespace glm::grammar

@@ -8,6 +8,7 @@
 
 #include "grammars/compiler.h"
 #include "grammars/gbnf_parser.h"
+#include "grammars/json_schema.h"
 
 namespace glm::grammar {
 namespace {
@@ -166,6 +167,58 @@ TEST(Matcher, MaskSoundnessRandom) {
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+}  // namespace
+}  // namespace glm::grammar
+
+namespace glm::grammar {
+namespace {
+
+// JSON Schema grammars (conj/neg, counted repetition clamped for the cache, slices) against brute force,
+// with a vocabulary of short JSON fragments so that counts beyond the longest token are clamped.
+TEST(Matcher, MaskSoundnessSchemas) {
+  const char* schemas[] = {
+      R"({"type":"object","properties":{"a":{"type":"string","maxLength":7},"b":{"type":"integer","minimum":-12,"maximum":340}},"required":["a"]})",
+      R"({"type":"array","items":{"type":"string","pattern":"^[ab]+c?$","minLength":2},"maxItems":4})",
+      R"({"type":"object","additionalProperties":{"type":"number","exclusiveMinimum":1.5},"propertyNames":{"maxLength":3}})",
+      R"({"oneOf":[{"type":"string","minLength":3},{"type":"string","pattern":"a"}]})",
+      R"({"type":"string","format":"date"})",
+      R"({"anyOf":[{"type":"null"},{"type":"array","prefixItems":[{"const":"ab"},{"type":"boolean"}]}]})",
+      R"({"$defs":{"n":{"type":"array","items":{"$ref":"#/$defs/n"},"maxItems":2}},"$ref":"#/$defs/n"})",
+      R"({})",
+  };
+  std::vector<std::string> tokens = {"{", "}", "[", "]", "\"", ",", ":", "\"a", "a\"", "\":", "\",", "ab", "abc", "b",
+                                     "c", "a", "1", "12", "-", "3", "0", ".", "5", "e", "null", "true", "false", "tr",
+                                     "\"a\":", "\"b\":", "2024", "-0", "-1", "-12", "\u00e9", "\xC3", "\xA9", "\\", "\\n",
+                                     "aaaa", "bb", "ca", "[\"", "\"]", "]]", "[[", "1.", "\"ab\"", "</s>"};
+  const uint32_t stop = static_cast<uint32_t>(tokens.size() - 1);
+  auto vocab = Vocab::build(VocabView{tokens, {stop}, {stop}});
+  std::mt19937 rng(7);
+  int checked = 0;
+  for (const char* schema : schemas) {
+    auto g = json_schema_text_to_grammar(schema);
+    ASSERT_TRUE(g.ok()) << schema << g.error().message;
+    auto cg = compile(std::move(*g), vocab);
+    ASSERT_TRUE(cg.ok());
+    for (int run = 0; run < 12; ++run) {
+      Matcher m(*cg);
+      for (int step = 0; step < 14 && !m.is_terminated(); ++step) {
+        auto mask = mask_of(m);
+        std::vector<int> allowed;
+        for (uint32_t id = 0; id < tokens.size(); ++id) {
+          Matcher f = m.fork();
+          bool brute = f.advance(static_cast<int32_t>(id));
+          ASSERT_EQ(mask[id], brute) << schema << " token '" << tokens[id] << "' step " << step;
+          if (brute) allowed.push_back(static_cast<int>(id));
+          ++checked;
+        }
+        if (allowed.empty()) break;
+        m.advance(allowed[rng() % allowed.size()]);
+      }
+    }
+  }
+  EXPECT_GT(checked, 5000);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "tools/builtin/bm25.h"
 #include "tools/builtin/search_tool.h"
 #include "tools/builtin/workspace_tools.h"
+#include "tools/http/http_tool.h"
 #include "tools/lua/host_api.h"
 #include "tools/lua/limits.h"
 #include "tools/lua/lua_tool.h"
@@ -39,6 +40,7 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
   Toolset ts;
   ts.pool = std::make_shared<tools::lua::WorkerPool>();
   ts.registry = std::make_shared<tools::ToolRegistry>();
+  std::shared_ptr<tools::http::HttpClient> http_client;  // one per toolset, shared by its http tools
   for (const auto& t : cfg.tools) {
     std::shared_ptr<tools::Tool> tool;
     if (t.type == "lua") {
@@ -64,6 +66,16 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
                                            t.settings["root"].get<std::string>(), lua_limits(t), ts.pool);
       if (!wt) return at(t, wt.error());
       tool = std::move(wt).value();
+    } else if (t.type == "http") {  // tools/http (issue 6): a declarative endpoint behind the address policy
+      if (!http_client) http_client = tools::http::HttpClient::create();
+      double timeout_s = t.limits.timeout_s > 0 ? t.limits.timeout_s : cfg.limits.tool_timeout_s;
+      size_t out_bytes = static_cast<size_t>(t.limits.output_bytes > 0 ? t.limits.output_bytes : cfg.limits.max_tool_output_bytes);
+      auto hc = tools::http::config_from_settings(to_spec(t), nlohmann::json::parse(t.settings.dump()), timeout_s,
+                                                  out_bytes, cfg.secrets);
+      if (!hc) return at(t, hc.error());
+      auto ht = tools::http::HttpTool::create(std::move(hc).value(), http_client);
+      if (!ht) return at(t, ht.error());
+      tool = std::move(ht).value();
     } else {
       return make_error(ErrorCode::unsupported, "tool \"" + t.name + "\": " + t.type +
                                                     " tools are not available in this build yet");

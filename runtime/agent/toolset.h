@@ -1,8 +1,8 @@
 // runtime/agent/toolset.h — the tools of an agent config, built into a registry.
 //
 // lua -> LuaTool (script read from disk, limits and capabilities from the config); builtin search ->
-// SearchTool over a BM25 index of the corpus folder; builtin workspace -> the workspace tools. HTTP and MCP
-// tools are refused with `unsupported` until their layer lands (tools/http, tools/mcp).
+// SearchTool over a BM25 index of the corpus folder; builtin workspace -> the workspace tools; http ->
+// tools/http HttpTool (one HttpClient per toolset). MCP servers are refused with `unsupported` until tools/mcp lands.
 // Owns: the registry and the worker pool its Lua tools share. Threads: build on one thread, then share.
 // Errors: not_found / io (script or corpus), syntax (a script that does not parse), unsupported.
 #pragma once

@@ -582,3 +582,26 @@ TEST_F(ServerHttp, AgentsAreListedAndRun) {
 
 }  // namespace
 }  // namespace glm::server
+
+namespace glm::server {
+namespace {
+
+// The official OpenAI Python SDK (pinned in requirements.txt, in .venv) against this server.
+TEST_F(ServerHttp, OfficialOpenAISdk) {
+  fs::path repo = fs::path(__FILE__).parent_path().parent_path().parent_path();
+  std::string python = (repo / ".venv/bin/python").string();
+  if (!fs::exists(python) || std::system((python + " -c 'import openai' >/dev/null 2>&1").c_str()) != 0)
+    GTEST_SKIP() << "the openai package is not installed in .venv (run scripts/install_deps.sh): SDK checks skipped";
+  start();
+  std::string cmd = python + " " + (repo / "tests/runtime/openai_sdk_test.py").string() +
+                    " --base-url http://127.0.0.1:" + std::to_string(port_) + "/v1 2>&1";
+  auto r = glm::testing::run_command(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto last = r.out.substr(r.out.rfind('{') == std::string::npos ? 0 : r.out.rfind("\n{") + 1);
+  auto j = ojson::parse(last, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["ok"], true) << r.out;
+}
+
+}  // namespace
+}  // namespace glm::server

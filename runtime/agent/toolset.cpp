@@ -5,6 +5,7 @@
 #include "tools/builtin/search_tool.h"
 #include "tools/builtin/workspace_tools.h"
 #include "tools/http/http_tool.h"
+#include "tools/mcp/mcp_client.h"
 #include "tools/lua/host_api.h"
 #include "tools/lua/limits.h"
 #include "tools/lua/lua_tool.h"
@@ -76,6 +77,14 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
       auto ht = tools::http::HttpTool::create(std::move(hc).value(), http_client);
       if (!ht) return at(t, ht.error());
       tool = std::move(ht).value();
+    } else if (t.type == "mcp") {  // tools/mcp (issue 6): spawn the server, list its tools as "<server>.<tool>"
+      double timeout_s = t.limits.timeout_s > 0 ? t.limits.timeout_s : cfg.limits.tool_timeout_s;
+      auto mc = tools::mcp::config_from_settings(t.name, nlohmann::json::parse(t.settings.dump()), timeout_s, cfg.secrets);
+      if (!mc) return at(t, mc.error());
+      auto server = tools::mcp::McpServer::start(std::move(mc).value());
+      if (!server) return at(t, server.error());
+      for (const auto& mt : (*server)->tools()) GLM_TRY(ts.registry->add(mt));  // each tool keeps the server alive
+      continue;
     } else {
       return make_error(ErrorCode::unsupported, "tool \"" + t.name + "\": " + t.type +
                                                     " tools are not available in this build yet");

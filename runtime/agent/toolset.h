@@ -2,9 +2,11 @@
 //
 // lua -> LuaTool (script read from disk, limits and capabilities from the config); builtin search ->
 // SearchTool over a BM25 index of the corpus folder; builtin workspace -> the workspace tools; http ->
-// tools/http HttpTool (one HttpClient per toolset). MCP servers are refused with `unsupported` until tools/mcp lands.
+// tools/http HttpTool (one HttpClient per toolset); mcp -> the server is spawned (stdio) and each listed tool
+// (after its allowlist) is added as "<server>.<tool>"; MCP over HTTP is refused with `unsupported`.
 // Owns: the registry and the worker pool its Lua tools share. Threads: build on one thread, then share.
-// Errors: not_found / io (script or corpus), syntax (a script that does not parse), unsupported.
+// Errors: not_found / io (script or corpus), syntax (a script that does not parse), unsupported,
+// unavailable / timeout (an MCP server that does not start or list its tools).
 #pragma once
 
 #include <memory>

@@ -165,7 +165,31 @@ std::string random_id(std::string_view prefix, size_t n_chars) {
   return id;
 }
 
+namespace {
+std::variant<ChatCall, ApiError> parse_chat_request_impl(std::string_view body, const RequestLimits& limits);
+std::variant<ChatCall, ApiError> parse_completion_request_impl(std::string_view body, const RequestLimits& limits);
+}  // namespace
+
+// A JSON type error deep in a field (e.g. a number where a string belongs) is the client's: 400, not 500.
 std::variant<ChatCall, ApiError> parse_chat_request(std::string_view body, const RequestLimits& limits) {
+  try {
+    return parse_chat_request_impl(body, limits);
+  } catch (const nlohmann::json::exception& e) {
+    return bad("", std::string("malformed request: ") + e.what());
+  }
+}
+
+std::variant<ChatCall, ApiError> parse_completion_request(std::string_view body, const RequestLimits& limits) {
+  try {
+    return parse_completion_request_impl(body, limits);
+  } catch (const nlohmann::json::exception& e) {
+    return bad("", std::string("malformed request: ") + e.what());
+  }
+}
+
+namespace {
+
+std::variant<ChatCall, ApiError> parse_chat_request_impl(std::string_view body, const RequestLimits& limits) {
   ApiError err;
   auto jo = parse_body(body, &err);
   if (!jo) return err;
@@ -197,7 +221,7 @@ std::variant<ChatCall, ApiError> parse_chat_request(std::string_view body, const
       if (v != "auto" && v != "none" && v != "required")
         return bad("tool_choice", "'tool_choice' must be \"auto\", \"none\", \"required\" or a named function");
       call.turn.tool_choice = v;
-    } else if (tc.is_object() && tc.value("type", "") == "function" && tc.contains("function") &&
+    } else if (tc.is_object() && tc.contains("type") && tc["type"] == "function" && tc.contains("function") &&
                tc["function"].is_object() && tc["function"].contains("name") && tc["function"]["name"].is_string()) {
       std::string name = tc["function"]["name"].get<std::string>();
       auto it = std::find_if(call.turn.tools.begin(), call.turn.tools.end(),
@@ -236,7 +260,7 @@ std::variant<ChatCall, ApiError> parse_chat_request(std::string_view body, const
   return call;
 }
 
-std::variant<ChatCall, ApiError> parse_completion_request(std::string_view body, const RequestLimits& limits) {
+std::variant<ChatCall, ApiError> parse_completion_request_impl(std::string_view body, const RequestLimits& limits) {
   ApiError err;
   auto jo = parse_body(body, &err);
   if (!jo) return err;
@@ -258,6 +282,8 @@ std::variant<ChatCall, ApiError> parse_completion_request(std::string_view body,
   if (auto e = parse_common(j, limits, std::min<int64_t>(16, limits.max_tokens), &call)) return *e;
   return call;
 }
+
+}  // namespace
 
 TurnStreamer::TurnStreamer(std::vector<std::string> stop, bool raw) : stop_(std::move(stop)), raw_(raw) {
   if (raw_) mode_ = Mode::text;

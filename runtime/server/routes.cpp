@@ -170,8 +170,22 @@ void generate(Services& s, ChatCall call, bool chat, bool echo, std::shared_ptr<
   run->created = unix_now();
   if (turn.raw_prompt) run->prompt = *turn.raw_prompt;
   turn.cancel = out->gone();
-  turn.on_token = [run](std::string_view bytes, bool special) { return run->on_token(bytes, special); };
-  s.engine->generate(std::move(turn), [run](Result<agent::TurnResult> r) { run->done(std::move(r)); });
+  // Both run on the engine thread: nothing may escape into it.
+  turn.on_token = [run](std::string_view bytes, bool special) {
+    try {
+      return run->on_token(bytes, special);
+    } catch (...) {
+      return false;
+    }
+  };
+  s.engine->generate(std::move(turn), [run](Result<agent::TurnResult> r) {
+    try {
+      run->done(std::move(r));
+    } catch (const std::exception& e) {
+      run->out->respond(error_response(ApiError{500, std::string("internal error: ") + e.what(), "server_error", "", ""}));
+      run->out->end_stream();
+    }
+  });
 }
 
 void agent_run(const HttpRequest& req, Services& s, const std::string& name, std::shared_ptr<Responder> out) {

@@ -253,3 +253,19 @@ TEST(ServerOpenAI, CompletionJsonHasOpenAIShape) {
 
 }  // namespace
 }  // namespace glm::server
+
+namespace glm::server {
+namespace {
+
+TEST(ServerOpenAI, TypeErrorsDeepInsideFieldsAre400) {
+  for (const char* body : {R"({"messages":[{"role":"user","content":[{"type":5,"text":"x"}]}]})",
+                           R"({"messages":[{"role":"user","content":"u"}],"tool_choice":{"type":5}})",
+                           R"({"messages":[{"role":"user","content":"u"}],"stream_options":{"include_usage":"y"}})"}) {
+    auto r = parse_chat_request(body, RequestLimits{});
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << body;
+    EXPECT_EQ(std::get<ApiError>(r).status, 400) << body;
+  }
+}
+
+}  // namespace
+}  // namespace glm::server

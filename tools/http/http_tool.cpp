@@ -149,7 +149,7 @@ std::string html_to_text(std::string_view html) {
   };
   static const std::set<std::string> kBlock{"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5",
                                             "h6", "section", "article", "header", "footer", "table", "blockquote",
-                                            "pre", "hr", "title", "dt", "dd"};
+                                            "pre", "hr", "title", "dt", "dd", "nav", "main", "aside", "form"};
   size_t i = 0;
   while (i < html.size()) {
     char c = html[i];
@@ -316,9 +316,19 @@ Result<HttpRequest> HttpTool::build_request(const Json& args) const {
   HttpRequest r;
   r.method = cfg_.method;
   std::set<std::string> used;
-  auto url = substitute(cfg_.url, args, true, true, &used);
-  if (!url) return url.take_error();
-  r.url = std::move(url).value();
+  std::string whole;
+  if (exact_placeholder(cfg_.url, &whole)) {  // the argument is the whole URL; the policy checks it like any other
+    if (!args.contains(whole) || !args[whole].is_string())
+      return err(ErrorCode::invalid_argument, "missing argument \"" + whole + "\" (a URL)");
+    used.insert(whole);
+    r.url = args[whole].get<std::string>();
+    for (char c : r.url)
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return err(ErrorCode::invalid_argument, "control character or space in the URL");
+  } else {
+    auto url = substitute(cfg_.url, args, true, true, &used);
+    if (!url) return url.take_error();
+    r.url = std::move(url).value();
+  }
   std::vector<std::pair<std::string, std::string>> params;
   if (cfg_.query) {
     for (auto it = cfg_.query->begin(); it != cfg_.query->end(); ++it) {

@@ -5,7 +5,8 @@
 //
 // Request building (from the model's arguments; only the arguments ever vary, never the policy):
 //   url      "{arg}" placeholders, each value percent-encoded (every byte but A-Z a-z 0-9 - . _ ~); a missing
-//            argument is invalid_argument.
+//            argument is invalid_argument. A url that is exactly "{arg}" takes the argument as the whole URL
+//            (a fetch-page tool); it goes through the same policy as any URL.
 //   query    object name -> template (sent in key order); a parameter whose template is exactly "{arg}" is left out when the
 //            argument is absent. Without "query", GET/DELETE send the arguments the URL did not use.
 //   body     JSON template: a string exactly "{arg}" becomes the argument's JSON value (key dropped when

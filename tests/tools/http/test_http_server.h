@@ -1,6 +1,7 @@
 // tests/tools/http/test_http_server.h — a small HTTP/1.1 server on 127.0.0.1 for the HTTP tool tests.
 // One thread accepts; each connection gets its own thread (one request per connection: Connection: close).
-// Routes: /ok /json /html /echo /status?code=N /redirect?to=URL[&code=N] /loop /trickle /flood /gzip.
+// Routes: /ok /json /html /echo /status?code=N /redirect?to=URL[&code=N] /loop /trickle /flood /gzip, and a fake
+// search service for agents/web-research.json: /search?q=..&format=json (SearxNG shape) and /page/N (HTML).
 // Header-only (the test glob compiles *_test.cpp files only). Every loop is bounded (bytes, iterations) so a broken client cannot hang the suite.
 #pragma once
 
@@ -226,6 +227,21 @@ inline void TestHttpServer::serve(int fd) {
     for (int i = 0; i < 1024 && !stop_; ++i)  // at most 64 MiB
       if (!send_all(fd, hdr + chunk + "\r\n")) return;
     send_all(fd, "0\r\n\r\n");
+  } else if (path == "/search") {  // SearxNG-compatible JSON search API (format=json)
+    if (q["format"] != "json") { send_all(fd, response(403, "text/plain", "format must be json")); return; }
+    std::string self = "http://127.0.0.1:" + std::to_string(port_);
+    nlohmann::json results = nlohmann::json::array();
+    for (int i = 1; i <= 7; ++i)
+      results.push_back({{"url", self + "/page/" + std::to_string(i)}, {"title", "Result " + std::to_string(i) + " for " + q["q"]},
+                         {"content", "Snippet " + std::to_string(i) + " about " + q["q"]}, {"engine", "fake"},
+                         {"score", 1.0 / i}});
+    nlohmann::json j = {{"query", q["q"]}, {"number_of_results", 7}, {"results", results}, {"answers", nlohmann::json::array()},
+                        {"api_key_seen", headers.value("x-api-key", "")}};
+    send_all(fd, response(200, "application/json", j.dump()));
+  } else if (path.rfind("/page/", 0) == 0) {
+    send_all(fd, response(200, "text/html", "<html><head><title>Page " + path.substr(6) + "</title><script>var x=1;</script>"
+                                            "</head><body><nav>menu</nav><article><h1>The Eiffel Tower</h1><p>It is 330 m "
+                                            "tall &amp; stands in Paris.</p></article></body></html>"));
   } else if (path == "/gzip") {
     send_all(fd, response(200, "text/plain", gzip_bomb_, "Content-Encoding: gzip\r\n"));
   } else {

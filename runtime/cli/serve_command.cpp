@@ -37,6 +37,7 @@ int cmd_serve(const Argv& argv) {
   if (*max_batch < 1 || *in_flight < 1 || *max_tokens < 1 || *body < 1)
     return fail(kExitUsage, "--max-batch, --max-in-flight, --max-tokens and --max-body-bytes must be positive");
 
+  boost::asio::io_context ioc;  // first: destroyed last, after the engine whose callbacks post to it
   auto services = std::make_shared<server::Services>();
   if (auto var = args->get("api-key-env")) {
     const char* key = std::getenv(var->c_str());
@@ -50,7 +51,6 @@ int cmd_serve(const Argv& argv) {
     std::fprintf(stderr, "glm-agent serve: %zu agent(s) from %s\n", services->agents.agents.size(), dir->c_str());
   }
 
-  boost::asio::io_context ioc;  // before the engine: it outlives every generation's callbacks
   std::string dir = model_dir(*args);
   agent::EngineGeneratorOptions opt;
   opt.n_threads = static_cast<int>(*threads);

@@ -140,7 +140,9 @@ net::awaitable<bool> write_whole(beast::tcp_stream& stream, const HttpResponse& 
   co_return !ec;
 }
 
-net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Services> services, ServerOptions opt) {
+// Holds Services weakly: only the server's owner keeps it (and so the engine) alive, so that the engine can
+// be destroyed before the io_context while connection frames still sit in it.
+net::awaitable<void> serve_connection(tcp::socket socket, std::weak_ptr<Services> weak_services, ServerOptions opt) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buf;
   auto ex = co_await net::this_coro::executor;
@@ -163,8 +165,10 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servic
                ec != http::error::partial_message)
         e = ApiError{400, "malformed HTTP request: " + ec.message(), "invalid_request_error", "", "bad_request"};
       if (e) {
-        ++services->metrics->http_requests;
-        ++services->metrics->http_4xx;
+        if (auto services = weak_services.lock()) {
+          ++services->metrics->http_requests;
+          ++services->metrics->http_4xx;
+        }
         (void)co_await write_whole(stream, error_response(*e), false, opt.write_timeout_s);
       }
       break;  // end of stream, timeout, socket error, or answered above
@@ -188,14 +192,18 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servic
         if (auto t = weak_timer.lock()) t->cancel();
       });
     });
-    try {
-      route(req, *services, out);
-    } catch (const std::exception& x) {
-      ++services->metrics->http_5xx;
-      out->respond(error_response(ApiError{500, std::string("internal error: ") + x.what(), "server_error", "", ""}));
-    } catch (...) {
-      ++services->metrics->http_5xx;
-      out->respond(error_response(ApiError{500, "internal error", "server_error", "", ""}));
+    {
+      auto services = weak_services.lock();
+      if (!services) break;  // the server is shutting down
+      try {
+        route(req, *services, out);
+      } catch (const std::exception& x) {
+        ++services->metrics->http_5xx;
+        out->respond(error_response(ApiError{500, std::string("internal error: ") + x.what(), "server_error", "", ""}));
+      } catch (...) {
+        ++services->metrics->http_5xx;
+        out->respond(error_response(ApiError{500, "internal error", "server_error", "", ""}));
+      }
     }
 
     // Deliver what the route sends, in order, until the response is complete or the client is gone.
@@ -257,7 +265,7 @@ struct Server::Impl {
   net::io_context& ioc;
   tcp::acceptor acceptor;
   ServerOptions opt;
-  std::shared_ptr<Services> services;
+  std::weak_ptr<Services> services;
 };
 
 namespace {

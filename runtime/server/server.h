@@ -12,7 +12,9 @@
 // connection polls the socket (every 200 ms) and treats a closed peer or a failed write as the client going
 // away: Responder::gone() turns true, which cancels its generation. No exception leaves a connection:
 // route() throwing answers 500.
-// Owns: the listening socket and its connections. Shares: Services (kept alive by every connection).
+// Owns: the listening socket and its connections. Shares: Services, weakly: the caller owns it and must
+// destroy it (and so the engine, whose callbacks post to the io_context) before the io_context; requests
+// arriving after that close their connection.
 // Threads: start() on any thread; the io_context may run on any number of threads. stop() and the
 // destructor post the acceptor's close to the io_context (open connections finish their response).
 // Errors: start() returns invalid_argument for a host that is not an IP address, io when bind/listen fail.

@@ -13,7 +13,7 @@ import traceback
 
 import openai
 from openai import OpenAI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 WEATHER = {
     "type": "function",
@@ -37,7 +37,7 @@ DIGIT_SCHEMA = {
 
 
 class Digit(BaseModel):
-    digit: int
+    digit: int = Field(ge=0, le=9)
 
 
 def check_usage(u):
@@ -107,12 +107,12 @@ def streamed_tool_call(client, model):
 
 def json_schema(client, model):
     r = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "Pick a digit."}], max_tokens=32,
+        model=model, messages=[{"role": "user", "content": "Pick a digit."}], max_tokens=128, seed=3,
         response_format={"type": "json_schema", "json_schema": {"name": "digit", "strict": True, "schema": DIGIT_SCHEMA}})
     d = json.loads(r.choices[0].message.content)
     assert 0 <= d["digit"] <= 9 and r.choices[0].finish_reason == "stop", r
     p = client.chat.completions.parse(model=model, messages=[{"role": "user", "content": "Pick a digit."}],
-                                      max_tokens=32, response_format=Digit)
+                                      max_tokens=128, seed=4, response_format=Digit)
     assert isinstance(p.choices[0].message.parsed, Digit), p
 
 

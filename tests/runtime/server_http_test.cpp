@@ -168,7 +168,7 @@ class ServerHttp : public ::testing::Test {
     auto services = std::make_shared<Services>();
     services->engine = glm::testing::tiny_generator();
     services->config.model_name = "tiny";
-    services->config.limits.max_tokens = 1024;
+    services->config.limits.max_tokens = 2000;
     ServerOptions opt;
     opt.port = 0;
     opt.max_body_bytes = 1 << 20;
@@ -451,11 +451,11 @@ TEST_F(ServerHttp, ApiKeyIsRequiredWhenConfigured) {
   EXPECT_EQ(http(port_, "GET", "/health").status, 200);
 }
 
-// A call whose arguments must hold a 300-character string: long enough to be in flight for a while.
+// A call whose arguments must hold a long string: in flight for a while (well past the 200 ms poll).
 std::string long_call_body(bool stream) {
   return chat_body(std::string(R"("stream":)") + (stream ? "true" : "false") +
-                   R"(,"max_tokens":1000,"tool_choice":"required","tools":[{"type":"function","function":{"name":"w",)"
-                   R"("parameters":{"type":"object","properties":{"s":{"type":"string","minLength":300}},"required":["s"]}}}])");
+                   R"(,"max_tokens":1900,"tool_choice":"required","tools":[{"type":"function","function":{"name":"w",)"
+                   R"("parameters":{"type":"object","properties":{"s":{"type":"string","minLength":1800}},"required":["s"]}}}])");
 }
 
 TEST_F(ServerHttp, DisconnectCancelsTheGenerationAndFullQueueIs429) {
@@ -601,6 +601,56 @@ TEST_F(ServerHttp, OfficialOpenAISdk) {
   auto j = ojson::parse(last, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["ok"], true) << r.out;
+}
+
+}  // namespace
+}  // namespace glm::server
+
+namespace glm::server {
+namespace {
+
+TEST_F(ServerHttp, StopStringsNeverAppearInTheText) {
+  start();
+  int stopped = 0;
+  for (int seed = 1; seed <= 6; ++seed) {
+    Reply r = http(port_, "POST", "/v1/completions",
+                   R"({"prompt":"[gMASK]<sop>","max_tokens":200,"temperature":1.0,"stop":["a","e","o","t"],"seed":)" +
+                       std::to_string(seed) + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ojson j = r.json();
+    std::string text = j["choices"][0]["text"];
+    for (char c : std::string("aeot")) EXPECT_EQ(text.find(c), std::string::npos) << text;
+    if (j["choices"][0]["finish_reason"] == "stop" && j["usage"]["completion_tokens"].get<int>() < 200) ++stopped;
+  }
+  EXPECT_GT(stopped, 0);
+}
+
+TEST_F(ServerHttp, SameSeedSameAnswerStreamedOrNot) {
+  start();
+  std::string extra = std::string(R"("tools":[)") + kNameTool + R"(],"tool_choice":"required","seed":9,"temperature":1.0)";
+  Reply plain = http(port_, "POST", "/v1/chat/completions", chat_body(extra));
+  Reply streamed = http(port_, "POST", "/v1/chat/completions", chat_body(extra + R"(,"stream":true)"));
+  ASSERT_EQ(plain.status, 200);
+  ASSERT_EQ(streamed.status, 200);
+  std::string args;
+  for (const auto& ev : sse_events(streamed.body)) {
+    if (ev == "[DONE]") continue;
+    const auto& d = ev["choices"][0]["delta"];
+    if (d.contains("tool_calls") && d["tool_calls"][0]["index"] == 0)
+      args += d["tool_calls"][0]["function"].value("arguments", "");
+  }
+  EXPECT_EQ(args, plain.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>());
+}
+
+TEST(ServeCommand, UsageAndStartupErrors) {
+  std::string bin = glm::testing::agent_binary();
+  if (!fs::exists(bin)) GTEST_SKIP() << "glm-agent binary not built: " << bin;
+  EXPECT_EQ(glm::testing::run_command(bin + " serve --port nope 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(glm::testing::run_command(bin + " serve stray 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(glm::testing::run_command(bin + " serve --api-key-env GLM_SURELY_UNSET_VAR 2>/dev/null").exit_code, 2);
+  auto r = glm::testing::run_command(bin + " serve --model /nonexistent/model 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("/nonexistent/model"), std::string::npos) << r.out;
 }
 
 }  // namespace

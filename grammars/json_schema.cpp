@@ -39,9 +39,24 @@ std::string escape_pointer(const std::string& key) {
   return out;
 }
 
+// A value serialised in the given layout (spaced: Python json.dumps separators).
+std::string dump_layout(const json& v, JsonLayout layout) {
+  if (layout == JsonLayout::compact || !v.is_structured()) return v.dump();
+  std::string out(1, v.is_object() ? '{' : '[');
+  bool first = true;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!first) out += ", ";
+    first = false;
+    if (v.is_object()) out += json(it.key()).dump() + ": ";
+    out += dump_layout(*it, layout);
+  }
+  out += v.is_object() ? '}' : ']';
+  return out;
+}
+
 // Canonical serialisations of a value (numbers: also the integral/float twin, e.g. 1 and 1.0).
-std::vector<std::string> literal_forms(const json& v) {
-  std::vector<std::string> out{v.dump()};
+std::vector<std::string> literal_forms(const json& v, JsonLayout layout) {
+  std::vector<std::string> out{dump_layout(v, layout)};
   if (v.is_number_float()) {
     double d = v.get<double>();
     if (d == static_cast<double>(static_cast<long long>(d)) && std::abs(d) < 9e15)
@@ -54,7 +69,7 @@ std::vector<std::string> literal_forms(const json& v) {
 
 class SchemaCompiler {
  public:
-  SchemaCompiler(Grammar& g, const json& root) : g_(g), p_(g.pool), root_(root) {}
+  SchemaCompiler(Grammar& g, const json& root, JsonLayout layout) : g_(g), p_(g.pool), root_(root), layout_(layout) {}
 
   Result<ExprId> run() {
     ExprId e = compile(root_, "", 0);
@@ -79,6 +94,8 @@ class SchemaCompiler {
   }
 
   // ---- shared pieces -------------------------------------------------------------------------------
+  ExprId item_sep() { return layout_ == JsonLayout::spaced ? p_.literal(", ") : p_.byte(','); }
+  ExprId key_sep() { return layout_ == JsonLayout::spaced ? p_.literal(": ") : p_.byte(':'); }
   ExprId str_char() { return any_char_expr(p_, RegexMode::json_string); }
   ExprId quote() { return p_.byte('"'); }
   ExprId any_string() { return p_.seq({quote(), p_.star(str_char()), quote()}); }
@@ -87,9 +104,9 @@ class SchemaCompiler {
     if (any_rule_ == kInf) {
       any_rule_ = g_.add_rule("json_value");
       ExprId v = p_.call(any_rule_);
-      ExprId member = p_.seq({any_string(), p_.byte(':'), v});
-      ExprId obj = p_.seq({p_.byte('{'), p_.opt(p_.seq(member, p_.star(p_.seq(p_.byte(','), member)))), p_.byte('}')});
-      ExprId arr = p_.seq({p_.byte('['), p_.opt(p_.seq(v, p_.star(p_.seq(p_.byte(','), v)))), p_.byte(']')});
+      ExprId member = p_.seq({any_string(), key_sep(), v});
+      ExprId obj = p_.seq({p_.byte('{'), p_.opt(p_.seq(member, p_.star(p_.seq(item_sep(), member)))), p_.byte('}')});
+      ExprId arr = p_.seq({p_.byte('['), p_.opt(p_.seq(v, p_.star(p_.seq(item_sep(), v)))), p_.byte(']')});
       g_.rules[any_rule_].body = p_.alt({p_.literal("null"), p_.literal("true"), p_.literal("false"), any_number(),
                                          any_string(), arr, obj});
     }
@@ -535,7 +552,7 @@ class SchemaCompiler {
       const PendingEnum& pe = pending_[i];
       std::vector<std::string> keep;
       for (const json& v : pe.values)
-        for (const std::string& text : literal_forms(v)) {
+        for (const std::string& text : literal_forms(v, layout_)) {
           Matcher m(*cg);
           if (m.advance(static_cast<int32_t>(i)) && m.advance_bytes(text) && m.is_accepting()) keep.push_back(text);
         }
@@ -643,7 +660,7 @@ class SchemaCompiler {
     }
     ExprId rest = s.contains("items") ? compile(s["items"], ptr + "/items", depth + 1) : any_value();
     const uint32_t k = static_cast<uint32_t>(prefix.size());
-    ExprId comma = p_.byte(',');
+    ExprId comma = item_sep();
     // list(i): the elements from index i on (a comma before each when i > 0).
     ExprId tail;
     {
@@ -731,7 +748,7 @@ class SchemaCompiler {
       if (!name_ok) value = ExprPool::kEmpty;
       bool req = required.count(name) > 0;
       if (value == ExprPool::kEmpty && req) return ExprPool::kEmpty;  // the object cannot exist
-      entries.push_back(Entry{p_.seq({p_.literal(quoted), p_.byte(':'), value}), req});
+      entries.push_back(Entry{p_.seq({p_.literal(quoted), key_sep(), value}), req});
     }
     // Additional members: keys outside `names`, split by the patterns they match.
     std::vector<std::string> quoted_names;
@@ -757,10 +774,10 @@ class SchemaCompiler {
         value = merged ? compile(*merged, vp, depth + 1) : ExprPool::kEmpty;
       }
       if (value == ExprPool::kEmpty) continue;
-      extra.push_back(p_.seq({p_.conj(key_parts), p_.byte(':'), value}));
+      extra.push_back(p_.seq({p_.conj(key_parts), key_sep(), value}));
     }
     ExprId add = p_.alt(extra);
-    ExprId comma = p_.byte(',');
+    ExprId comma = item_sep();
     // after(i): members from entry i on, something already written; first(i): nothing written yet.
     const size_t n = entries.size();
     ExprId after = p_.star(p_.seq(comma, add));
@@ -790,6 +807,7 @@ class SchemaCompiler {
   Grammar& g_;
   ExprPool& p_;
   const json& root_;
+  JsonLayout layout_;
   std::vector<std::string> errors_;
   ErrorCode error_code_ = ErrorCode::unsupported;
   std::map<std::string, uint32_t> ref_rules_;
@@ -799,8 +817,8 @@ class SchemaCompiler {
 
 }  // namespace
 
-Result<ExprId> json_schema_to_expr(Grammar& grammar, const json& schema) {
-  return SchemaCompiler(grammar, schema).run();
+Result<ExprId> json_schema_to_expr(Grammar& grammar, const json& schema, JsonLayout layout) {
+  return SchemaCompiler(grammar, schema, layout).run();
 }
 
 Result<Grammar> json_schema_to_grammar(const json& schema) {

@@ -35,7 +35,13 @@ namespace glm::grammar {
 Result<Grammar> json_schema_to_grammar(const nlohmann::ordered_json& schema);
 // Parses the schema text first (syntax errors with line:col).
 Result<Grammar> json_schema_text_to_grammar(std::string_view schema_text);
+// How instances are laid out. compact: `{"a":1,"b":[1,2]}` (the default). spaced: `{"a": 1, "b": [1, 2]}`,
+// Python's json.dumps defaults, which is how GLM-4 writes tool-call arguments (reference/glm4.md §6.3), so
+// the turn grammar constrains calls to the model's own style.
+enum class JsonLayout { compact, spaced };
+
 // Adds rules for `schema` to an existing grammar and returns the expression of one instance.
-Result<ExprId> json_schema_to_expr(Grammar& grammar, const nlohmann::ordered_json& schema);
+Result<ExprId> json_schema_to_expr(Grammar& grammar, const nlohmann::ordered_json& schema,
+                                   JsonLayout layout = JsonLayout::compact);
 
 }  // namespace glm::grammar

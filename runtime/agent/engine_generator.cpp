@@ -11,7 +11,7 @@
 
 #include "grammars/compiler.h"
 #include "grammars/matcher.h"
-#include "grammars/tool_call_grammar.h"
+#include "grammars/turn_grammar.h"
 #include "grammars/vocab.h"
 #include "model/chat.h"
 #include "model/cpu/cpu_engine.h"
@@ -71,7 +71,7 @@ struct EngineGenerator::Impl {
   bool is_stop(int32_t t) const { return t == sp.observation || t == sp.user || t == sp.endoftext; }
 
   Result<grammar::CompiledGrammar> grammar_for(const TurnRequest& r) {
-    grammar::ToolCallGrammarSpec spec;
+    grammar::TurnGrammarOptions spec;
     spec.allow_calls = r.tool_choice != "none" && !r.tools.empty();
     spec.allow_text = r.tool_choice != "required" || r.tools.empty();
     spec.parallel = r.parallel_tool_calls;
@@ -82,15 +82,16 @@ struct EngineGenerator::Impl {
     auto it = grammars.find(key);
     if (it != grammars.end()) return it->second;
     if (r.output_schema) spec.answer_schema = nlohmann::ordered_json::parse(*r.output_schema);
+    std::vector<grammar::ToolSpec> tools;
     if (spec.allow_calls) {
       for (const auto& t : r.tools) {
         auto f = nlohmann::ordered_json::parse(t.function_json);
-        spec.tools.push_back({t.name, f.contains("parameters") ? f["parameters"] : nlohmann::ordered_json{{"type", "object"}}});
+        tools.push_back({t.name, f.contains("parameters") ? f["parameters"] : nlohmann::ordered_json{{"type", "object"}}});
       }
     }
-    auto g = grammar::tool_call_grammar(spec);
+    auto g = grammar::glm4_turn_grammar(tools, spec);
     if (!g) return g.take_error();
-    auto cg = grammar::compile(*g, vocab);
+    auto cg = grammar::compile(std::move(g).value(), vocab);
     if (!cg) return cg.take_error();
     if (grammars.size() > 64) grammars.clear();
     grammars.emplace(key, *cg);

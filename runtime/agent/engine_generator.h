@@ -5,7 +5,7 @@
 // renders the prompt (chat::render), finds the cached sequence sharing the longest prefix (agents resend the
 // same prompt plus one step; sessions of one agent share the system prompt and tools block), prefills the
 // rest, then decodes every active sequence in one batched step per token: logits -> grammar mask
-// (grammars/tool_call_grammar.h, compiled once per tool set) -> sampler -> matcher.advance. A sequence ends
+// (grammars/turn_grammar.h, compiled once per tool set) -> sampler -> matcher.advance. A sequence ends
 // at a stop token (<|observation|>, <|user|>, <|endoftext|>), at its token budget or on cancel; its KV
 // goes back to the prefix cache and the parsed turn is handed to `done`.
 // Owns: the engine, its thread, the prefix cache. Shares: the tokenizer. Threads: generate() from any

@@ -34,6 +34,7 @@ int cmd_grammar(const Argv& argv);
 
 // Lua sandbox command (runtime/cli/lua_command.cpp).
 int cmd_lua(const Argv& argv);
+int cmd_bench_lua(const Argv& argv);
 
 // OpenAI-compatible server (runtime/cli/serve_command.cpp).
 int cmd_serve(const Argv& argv);

@@ -14,6 +14,12 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/membw.h"
+#include "base/mapped_file.h"
+#include "grammars/compiler.h"
+#include "grammars/gbnf_parser.h"
+#include "grammars/json_schema.h"
+#include "grammars/matcher.h"
+#include "grammars/vocab.h"
 #include "model/cpu/cpu_engine.h"
 #include "model/gguf.h"
 #include "model/sampler.h"
@@ -138,9 +144,8 @@ int cmd_generate(const Argv& argv) {
                            "quantize", "ctx", "json-schema", "grammar"},
                           {});
   if (!args) return fail(kExitUsage, args.error().message);
-  if (args->has("json-schema") || args->has("grammar"))
-    return fail(kExitUsage, "--json-schema / --grammar are not yet supported by generate (the grammar engine is "
-                            "not wired to the sampler yet)");
+  if (args->has("json-schema") && args->has("grammar"))
+    return fail(kExitUsage, "give at most one of --json-schema FILE and --grammar FILE");
   const std::string format = args->get_or("output-format", "text");
   if (format != "text" && format != "json") return fail(kExitUsage, "--output-format must be text or json");
   if (args->has("ids") == args->has("prompt")) return fail(kExitUsage, "generate needs exactly one of --ids or --prompt");
@@ -193,6 +198,28 @@ int cmd_generate(const Argv& argv) {
     }
   }
 
+  // Grammar-constrained output: the matcher's mask is applied before sampling, every token is advanced
+  // through it, and a stop id is allowed exactly where the grammar is complete.
+  std::optional<grammar::Matcher> matcher;
+  std::string constraint_file = args->get_or("json-schema", args->get_or("grammar", ""));
+  if (!constraint_file.empty()) {
+    if (!tok) return fail(kExitUsage, "--json-schema / --grammar need --model DIR with a tokenizer.json");
+    auto text = read_text_file(constraint_file);
+    if (!text) return fail(kExitFailed, text.error().to_string());
+    auto g = args->has("json-schema") ? grammar::json_schema_text_to_grammar(*text) : grammar::parse_gbnf(*text);
+    if (!g) return fail(kExitFailed, constraint_file + ": " + g.error().message);
+    auto cfg = Glm4Config::load(*args->get("model"));
+    grammar::VocabView view;
+    for (int32_t i = 0; i < tok->n_vocab(); ++i) view.tokens.push_back(tok->token_bytes(i));
+    for (int32_t id : tok->special_ids()) view.special_ids.push_back(uint32_t(id));
+    if (cfg)
+      for (int32_t id : cfg->eos_token_ids)
+        if (id >= 0 && id < tok->n_vocab()) view.stop_ids.push_back(uint32_t(id));
+    auto cg = grammar::compile(*g, grammar::Vocab::build(std::move(view)));
+    if (!cg) return fail(kExitFailed, constraint_file + ": " + cg.error().message);
+    matcher.emplace(*cg);
+  }
+
   auto eng = open_engine(*args);
   if (!eng) return fail_error(eng.error());
   Engine& e = **eng;
@@ -215,9 +242,19 @@ int cmd_generate(const Argv& argv) {
   std::string finish = "length";
   auto t1 = Clock::now();
   int n_decoded = 0;
+  std::vector<uint32_t> grammar_mask;
+  if (matcher) grammar_mask.assign(size_t((e.caps().n_vocab + 31) / 32), 0u);
   while (int64_t(generated.size()) < *max_tokens) {
-    auto next = sampler.sample(row, history, mask.empty() ? nullptr : mask.data());
+    const uint32_t* m = mask.empty() ? nullptr : mask.data();
+    if (matcher) {
+      if (matcher->is_terminated()) break;
+      std::fill(grammar_mask.begin(), grammar_mask.end(), 0u);
+      matcher->fill_mask(grammar_mask.data());
+      m = grammar_mask.data();
+    }
+    auto next = sampler.sample(row, history, m);
     if (!next) return fail_error(next.error());
+    if (matcher && !matcher->advance(*next)) return fail(kExitFailed, "internal: the grammar refused a token it allowed");
     generated.push_back(*next);
     history.push_back(*next);
     if (stop.count(*next)) {

@@ -25,7 +25,7 @@ commands:
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
   chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
   validate AGENT.json [--json]                    check an agent config: FILE:LINE:COL: message
-  bench tokenizer|engine ...                      benchmarks printing JSON
+  bench tokenizer|engine|grammar|lua ...          benchmarks printing JSON
 
 exit codes: 0 success, 1 the task or input failed, 2 usage error, 130 interrupted
 )";
@@ -36,10 +36,11 @@ struct Command {
 };
 
 int cmd_bench(const glm::cli::Argv& argv) {
-  if (argv.empty()) return glm::cli::fail(glm::cli::kExitUsage, "bench needs a target: tokenizer | engine");
+  if (argv.empty()) return glm::cli::fail(glm::cli::kExitUsage, "bench needs a target: tokenizer | engine | grammar | lua");
   glm::cli::Argv rest(argv.begin() + 1, argv.end());
   if (argv[0] == "tokenizer") return glm::cli::cmd_bench_tokenizer(rest);
   if (argv[0] == "engine") return glm::cli::cmd_bench_engine(rest);
+  if (argv[0] == "lua") return glm::cli::cmd_bench_lua(rest);
   if (argv[0] == "grammar") {
     glm::cli::Argv g{"bench"};
     g.insert(g.end(), rest.begin(), rest.end());

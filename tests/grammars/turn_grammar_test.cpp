@@ -22,7 +22,9 @@ Matcher turn_matcher() {
   std::vector<ToolSpec> tools{
       {"get_weather", nlohmann::ordered_json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false})")},
       {"search", nlohmann::ordered_json::parse(R"({"type":"object","properties":{"q":{"type":"string"}},"required":["q"]})")}};
-  auto g = glm4_turn_grammar(tools);
+  TurnGrammarOptions opt;
+  opt.layout = JsonLayout::compact;  // the vocabulary above spells compact JSON
+  auto g = glm4_turn_grammar(tools, opt);
   EXPECT_TRUE(g.ok()) << (g.ok() ? "" : g.error().message);
   auto cg = compile(*g, vocab());
   EXPECT_TRUE(cg.ok()) << (cg.ok() ? "" : cg.error().message);
@@ -81,6 +83,54 @@ TEST(TurnGrammar, Errors) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::unsupported);
   EXPECT_NE(bad.error().message.find("dependentSchemas"), std::string::npos);
+}
+
+
+// Whole-string checks through advance_bytes (no vocabulary subtleties).
+bool accepts(const std::vector<ToolSpec>& tools, const TurnGrammarOptions& opt, const std::string& text,
+             const std::string& end) {
+  auto g = glm4_turn_grammar(tools, opt);
+  if (!g) return false;
+  auto cg = compile(std::move(g).value(), vocab());
+  if (!cg) return false;
+  Matcher m(*cg);
+  if (!m.advance_bytes(text)) return false;
+  return m.advance(end == "obs" ? 7 : end == "ast" ? 6 : 5);
+}
+
+TEST(TurnGrammar, SpacedLayoutIsGlm4sOwnArgumentStyle) {
+  std::vector<ToolSpec> tools{{"f", nlohmann::ordered_json::parse(
+                                        R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"array",)"
+                                        R"("items":{"type":"integer"}}},"required":["a","b"],"additionalProperties":false})")}};
+  TurnGrammarOptions spaced;  // the default
+  EXPECT_TRUE(accepts(tools, spaced, "f\n{\"a\": 1, \"b\": [1, 2]}", "obs"));
+  EXPECT_FALSE(accepts(tools, spaced, "f\n{\"a\":1,\"b\":[1,2]}", "obs"));
+  TurnGrammarOptions compact;
+  compact.layout = JsonLayout::compact;
+  EXPECT_TRUE(accepts(tools, compact, "f\n{\"a\":1,\"b\":[1,2]}", "obs"));
+  EXPECT_FALSE(accepts(tools, compact, "f\n{\"a\": 1, \"b\": [1, 2]}", "obs"));
+}
+
+TEST(TurnGrammar, SingleCallAndAnswerSchemaOptions) {
+  std::vector<ToolSpec> tools{{"f", nlohmann::ordered_json::parse(R"({"type":"object"})")}};
+  TurnGrammarOptions one;
+  one.parallel = false;
+  auto g = glm4_turn_grammar(tools, one);
+  ASSERT_TRUE(g.ok());
+  Matcher m(*compile(std::move(g).value(), vocab()));
+  ASSERT_TRUE(m.advance_bytes("f\n{}"));
+  EXPECT_FALSE(allowed(m, 6));  // no <|assistant|> for a second call
+  EXPECT_TRUE(allowed(m, 7));
+
+  TurnGrammarOptions answer;
+  answer.allow_calls = false;
+  answer.answer_schema = nlohmann::ordered_json::parse(R"({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]})");
+  EXPECT_TRUE(accepts(tools, answer, "\n{\"n\": 3}", "user"));
+  EXPECT_FALSE(accepts(tools, answer, "\nthree", "user"));
+  TurnGrammarOptions none;
+  none.allow_text = false;
+  none.allow_calls = false;
+  EXPECT_FALSE(glm4_turn_grammar(tools, none).ok());
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <tuple>
 #include <mutex>
 
 namespace glm::server {
@@ -151,7 +152,16 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::weak_ptr<Services
     parser.body_limit(opt.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     stream.expires_after(seconds(opt.read_timeout_s));
-    auto [ec, n_read] = co_await http::async_read(stream, buf, parser, kTuple);
+    auto [ec, n_read] = co_await http::async_read_header(stream, buf, parser, kTuple);
+    if (!ec && !parser.is_done()) {
+      // curl and others wait for "100 Continue" before sending a large body.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+        auto [cec, cn] = co_await http::async_write(stream, cont, kTuple);
+        ec = cec;
+      }
+      if (!ec) std::tie(ec, n_read) = co_await http::async_read(stream, buf, parser, kTuple);
+    }
     stream.expires_never();
     if (ec) {
       std::optional<ApiError> e;

@@ -655,3 +655,27 @@ TEST(ServeCommand, UsageAndStartupErrors) {
 
 }  // namespace
 }  // namespace glm::server
+
+namespace glm::server {
+namespace {
+
+TEST_F(ServerHttp, ExpectContinueGetsA100BeforeTheBody) {
+  start();
+  int fd = connect_to(port_);
+  ASSERT_GE(fd, 0);
+  std::string body = chat_body(R"("max_tokens":2)");
+  send_all(fd, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\n"
+               "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 100 Continue", 0), 0u);
+  send_all(fd, body);
+  std::string raw;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(parse_reply(raw).status, 200) << raw;
+}
+
+}  // namespace
+}  // namespace glm::server

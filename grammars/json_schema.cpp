@@ -545,6 +545,12 @@ class SchemaCompiler {
       alts.push_back(tmp.pool.seq(tmp.pool.token(i), pending_[i].constraint));
     }
     tmp.root = tmp.add_rule("enum check", tmp.pool.alt(alts));
+    // Special tokens the enclosing grammar names (a turn grammar's role tokens) must resolve too, although the
+    // check never reaches them.
+    for (const std::string& spelling : tmp.named_tokens) {
+      ids.push_back(static_cast<uint32_t>(names.size()));
+      names.push_back(spelling);
+    }
     auto vocab = Vocab::build(VocabView{names, ids, {}});
     auto cg = ::glm::grammar::compile(std::move(tmp), vocab);
     if (!cg) { error(ErrorCode::internal, "", cg.error().message); return; }

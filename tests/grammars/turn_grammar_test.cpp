@@ -111,6 +111,15 @@ TEST(TurnGrammar, SpacedLayoutIsGlm4sOwnArgumentStyle) {
   EXPECT_FALSE(accepts(tools, compact, "f\n{\"a\": 1, \"b\": [1, 2]}", "obs"));
 }
 
+TEST(TurnGrammar, EnumArgumentsBesideTheTextBranch) {
+  // finish_enums compiles a check grammar that inherits the turn grammar's role-token names.
+  std::vector<ToolSpec> tools{{"f", nlohmann::ordered_json::parse(
+                                        R"({"type":"object","properties":{"unit":{"enum":["c","f"]}},"required":["unit"]})")}};
+  TurnGrammarOptions opt;  // text allowed (tool_choice auto)
+  EXPECT_TRUE(accepts(tools, opt, "f\n{\"unit\": \"c\"}", "obs"));
+  EXPECT_FALSE(accepts(tools, opt, "f\n{\"unit\": \"k\"}", "obs"));
+}
+
 TEST(TurnGrammar, SingleCallAndAnswerSchemaOptions) {
   std::vector<ToolSpec> tools{{"f", nlohmann::ordered_json::parse(R"({"type":"object"})")}};
   TurnGrammarOptions one;

@@ -1,6 +1,11 @@
 #include "tools/http/http_client.h"
 
 #include <curl/curl.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -256,9 +261,23 @@ Result<std::vector<IpAddress>> system_resolve(const std::string& host) {
   return out;
 }
 
+// The transfer thread runs an Asio io_context; libcurl tells it which sockets to watch (CURLMOPT_SOCKETFUNCTION)
+// and when to time out (CURLMOPT_TIMERFUNCTION); Asio readiness drives curl_multi_socket_action.
 struct HttpClient::State {
   Resolver resolver;
   CURLM* multi = nullptr;
+  boost::asio::io_context ioc;
+  boost::asio::steady_timer timer{ioc};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
+  struct Sock {
+    Sock(boost::asio::io_context& ioc, curl_socket_t s, uint64_t id) : sd(ioc, s), id(id) {}
+    boost::asio::posix::stream_descriptor sd;
+    uint64_t id;
+    int want = 0;
+    bool reading = false, writing = false;
+  };
+  std::unordered_map<curl_socket_t, std::unique_ptr<Sock>> socks;  // loop thread only
+  uint64_t next_sock_id = 1;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::shared_ptr<Transfer>> to_resolve;
@@ -268,13 +287,22 @@ struct HttpClient::State {
   std::thread loop;
   std::vector<std::thread> resolvers;
 
-  ~State() { if (multi) curl_multi_cleanup(multi); }
+  ~State() {
+    if (multi) curl_multi_cleanup(multi);
+    for (auto& [fd, sk] : socks) sk->sd.release();  // curl owns the descriptors
+  }
 
   void finish(const std::shared_ptr<Transfer>& t, Result<HttpResponse> r) {
     t->release_handle();
     auto done = std::move(t->done);
     t->done = nullptr;
     if (done) done(std::move(r));
+  }
+
+  // Hands a transfer to the loop thread. Any thread; mu held.
+  void to_loop_locked(const std::shared_ptr<Transfer>& t) {
+    ready.push_back(t);
+    boost::asio::post(ioc, [this] { drain(); });
   }
 
   // Queues the hop: resolution first unless the host is a literal. Any thread.
@@ -286,8 +314,7 @@ struct HttpClient::State {
       to_resolve.push_back(t);
       cv.notify_one();
     } else {
-      ready.push_back(t);
-      curl_multi_wakeup(multi);
+      to_loop_locked(t);
     }
   }
 
@@ -304,8 +331,7 @@ struct HttpClient::State {
       Status st = vet_resolved(*t, resolver(t->host));
       std::lock_guard<std::mutex> lk(mu);
       if (!st) t->pending_error = st.take_error();
-      ready.push_back(t);
-      curl_multi_wakeup(multi);
+      to_loop_locked(t);
     }
   }
 
@@ -346,48 +372,114 @@ struct HttpClient::State {
     finish(t, std::move(r));
   }
 
-  void loop_main() {
-    for (;;) {
-      std::deque<std::shared_ptr<Transfer>> batch;
-      bool stopping;
-      {
-        std::lock_guard<std::mutex> lk(mu);
-        batch.swap(ready);
-        stopping = stop;
-      }
-      if (stopping) {
-        for (auto& t : batch) finish(t, err(ErrorCode::cancelled, "HTTP client shut down"));
-        for (auto& [e, t] : active) { curl_multi_remove_handle(multi, e); finish(t, err(ErrorCode::cancelled, "HTTP client shut down")); }
-        active.clear();
-        std::lock_guard<std::mutex> lk(mu);
-        for (auto& t : to_resolve) finish(t, err(ErrorCode::cancelled, "HTTP client shut down"));
-        to_resolve.clear();
-        return;
-      }
-      for (auto& t : batch) {
-        if (t->pending_error) { Error e = *t->pending_error; t->pending_error.reset(); finish(t, std::move(e)); continue; }
-        if (t->cancelled()) { finish(t, err(ErrorCode::cancelled, "request cancelled")); continue; }
-        Status st = build_easy(*t);
-        if (!st) { finish(t, st.take_error()); continue; }
-        active[t->easy] = t;
-        curl_multi_add_handle(multi, t->easy);
-      }
-      int running = 0;
-      curl_multi_perform(multi, &running);
-      int left = 0;
-      while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
-        if (m->msg != CURLMSG_DONE) continue;
-        CURL* e = m->easy_handle;
-        CURLcode rc = m->data.result;
-        curl_multi_remove_handle(multi, e);
-        auto it = active.find(e);
-        if (it == active.end()) continue;
-        auto t = it->second;
-        active.erase(it);
-        complete(t, rc);
-      }
-      curl_multi_poll(multi, nullptr, 0, active.empty() ? 1000 : 100, nullptr);
+  // Loop thread: starts the transfers handed over.
+  void drain() {
+    std::deque<std::shared_ptr<Transfer>> batch;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      batch.swap(ready);
     }
+    for (auto& t : batch) {
+      if (t->pending_error) { Error e = *t->pending_error; t->pending_error.reset(); finish(t, std::move(e)); continue; }
+      if (t->cancelled()) { finish(t, err(ErrorCode::cancelled, "request cancelled")); continue; }
+      Status st = build_easy(*t);
+      if (!st) { finish(t, st.take_error()); continue; }
+      active[t->easy] = t;
+      curl_multi_add_handle(multi, t->easy);  // calls on_timer: the transfer starts from the timer handler
+    }
+  }
+
+  void check_done() {
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      CURL* e = m->easy_handle;
+      CURLcode rc = m->data.result;
+      curl_multi_remove_handle(multi, e);
+      auto it = active.find(e);
+      if (it == active.end()) continue;
+      auto t = it->second;
+      active.erase(it);
+      complete(t, rc);
+    }
+  }
+
+  void arm(curl_socket_t s) {
+    auto it = socks.find(s);
+    if (it == socks.end()) return;
+    Sock* sk = it->second.get();
+    if ((sk->want & CURL_POLL_IN) && !sk->reading) {
+      sk->reading = true;
+      sk->sd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                        [this, s, id = sk->id](const boost::system::error_code& ec) { on_ready(s, id, CURL_CSELECT_IN, ec); });
+    }
+    if ((sk->want & CURL_POLL_OUT) && !sk->writing) {
+      sk->writing = true;
+      sk->sd.async_wait(boost::asio::posix::stream_descriptor::wait_write,
+                        [this, s, id = sk->id](const boost::system::error_code& ec) { on_ready(s, id, CURL_CSELECT_OUT, ec); });
+    }
+  }
+
+  void on_ready(curl_socket_t s, uint64_t id, int flag, const boost::system::error_code& ec) {
+    auto it = socks.find(s);
+    if (it == socks.end() || it->second->id != id) return;  // removed (or the number reused) meanwhile
+    if (flag == CURL_CSELECT_IN) it->second->reading = false; else it->second->writing = false;
+    if (ec == boost::asio::error::operation_aborted) return;
+    int running = 0;
+    curl_multi_socket_action(multi, s, ec ? CURL_CSELECT_ERR : flag, &running);
+    check_done();
+    arm(s);
+  }
+
+  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+    auto* st = static_cast<State*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      auto it = st->socks.find(s);
+      if (it != st->socks.end()) {
+        it->second->sd.release();  // cancels pending waits; curl closes the descriptor
+        st->socks.erase(it);
+      }
+      return 0;
+    }
+    auto& sk = st->socks[s];
+    if (!sk) sk = std::make_unique<Sock>(st->ioc, s, st->next_sock_id++);
+    sk->want = what;
+    st->arm(s);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* userp) {
+    auto* st = static_cast<State*>(userp);
+    st->timer.cancel();
+    if (timeout_ms >= 0) {
+      st->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+      st->timer.async_wait([st](const boost::system::error_code& ec) {
+        if (ec) return;
+        int running = 0;
+        curl_multi_socket_action(st->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        st->check_done();
+      });
+    }
+    return 0;
+  }
+
+  // Fails whatever is left; after the loop stopped.
+  void fail_all() {
+    for (auto& [e, t] : active) { curl_multi_remove_handle(multi, e); finish(t, err(ErrorCode::cancelled, "HTTP client shut down")); }
+    active.clear();
+    std::deque<std::shared_ptr<Transfer>> left;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      left.swap(ready);
+      for (auto& t : to_resolve) left.push_back(t);
+      to_resolve.clear();
+    }
+    for (auto& t : left) finish(t, err(ErrorCode::cancelled, "HTTP client shut down"));
+  }
+
+  void loop_main() {
+    ioc.run();
+    fail_all();
   }
 };
 
@@ -397,6 +489,10 @@ std::shared_ptr<HttpClient> HttpClient::create(Resolver resolver, int resolver_t
   auto s = std::make_shared<State>();
   s->resolver = std::move(resolver);
   s->multi = curl_multi_init();
+  curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, &State::on_socket);
+  curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s.get());
+  curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, &State::on_timer);
+  curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s.get());
   s->loop = std::thread([s] { s->loop_main(); });
   for (int i = 0; i < std::max(1, resolver_threads); ++i) s->resolvers.emplace_back([s] { s->resolver_main(); });
   return std::shared_ptr<HttpClient>(new HttpClient(std::move(s)));
@@ -406,13 +502,18 @@ HttpClient::~HttpClient() {
   {
     std::lock_guard<std::mutex> lk(state_->mu);
     state_->stop = true;
-    curl_multi_wakeup(state_->multi);
   }
+  state_->ioc.stop();
   state_->cv.notify_all();
   for (auto& r : state_->resolvers) {
     if (r.get_id() == std::this_thread::get_id()) r.detach(); else r.join();
   }
-  if (state_->loop.get_id() == std::this_thread::get_id()) state_->loop.detach(); else state_->loop.join();
+  if (state_->loop.get_id() == std::this_thread::get_id()) {
+    state_->loop.detach();  // inside a completion: loop_main fails the rest when this handler returns
+  } else {
+    state_->loop.join();
+    state_->fail_all();     // a resolver may have handed over a transfer after the loop stopped
+  }
 }
 
 void HttpClient::fetch(HttpRequest request, AddressPolicy policy, FetchLimits limits,

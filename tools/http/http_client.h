@@ -14,8 +14,10 @@
 // Limits: connect / total (across hops) / low-speed timeouts; decoded body bytes are counted in the write
 // callback (libcurl decodes gzip/deflate/br, so a compression bomb stops at the cap); response header bytes.
 //
-// Owns: one transfer thread (curl multi: curl_multi_poll / curl_multi_wakeup; no thread per request) and a
-//   small resolver pool (getaddrinfo blocks). Connections are reused across requests.
+// Owns: one transfer thread running an Asio io_context that drives curl multi through socket and timer callbacks
+//   (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION -> curl_multi_socket_action; no thread per request), and a small
+//   resolver pool (getaddrinfo blocks). Connections are reused across requests. The io_context is the client's
+//   own, not the agent loop's: the Tool interface gives tools no executor.
 // Threads: fetch() from any thread, never blocks. `done` runs exactly once on the transfer thread (or inline
 //   when the request is refused before any I/O). Destroying the client fails in-flight requests (cancelled).
 // Errors (in done): forbidden (policy, protocol, address), invalid_argument (malformed URL or header),

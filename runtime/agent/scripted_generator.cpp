@@ -29,12 +29,29 @@ void ScriptedGenerator::generate(TurnRequest request, TurnDone done) {
     done(std::move(r));
   };
   if (sleep_ms > 0) {
-    std::thread([finish, sleep_ms] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    std::lock_guard<std::mutex> lock(mu_);
+    delayed_.emplace_back([this, finish, sleep_ms] {
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        wake_.wait_for(l, std::chrono::milliseconds(sleep_ms), [this] { return stopping_; });
+      }
       finish();
-    }).detach();
+    });
   } else {
     finish();
+  }
+}
+
+ScriptedGenerator::~ScriptedGenerator() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : delayed_) {
+    // The last owner may be released by a completion running on one of these threads.
+    if (t.get_id() == std::this_thread::get_id()) t.detach();
+    else t.join();
   }
 }
 

@@ -206,6 +206,7 @@ struct AgentSession::Impl {
     req.cancel = cancel_flag;
     auto t0 = std::chrono::steady_clock::now();
     generator->generate(std::move(req), [w = weak, this, t0](Result<TurnResult> r) {
+      if (!w.lock()) return;
       asio::post(ioc, [w, this, t0, r = std::move(r)]() mutable {
         if (auto s = w.lock()) on_turn(std::move(r), t0);
       });
@@ -363,7 +364,9 @@ struct AgentSession::Impl {
       complete(batch, i, tools::ToolResult::failure(ErrorCode::timeout, "the tool did not answer within " +
                                                                             std::to_string(timeout_s) + " s"));
     });
+    // Tool and engine threads may finish after the session is gone: they post only while it lives.
     tools::Post post_fn = [w = weak, this](std::function<void()> fn) {
+      if (!w.lock()) return;
       asio::post(ioc, [w, fn = std::move(fn)] { if (auto s = w.lock()) fn(); });
     };
     registry->dispatch(call.name, std::move(args), post_fn,

@@ -14,6 +14,8 @@
 // and approval for side-effecting tools. Parallel calls run concurrently; results go back in call order.
 // Owns: the conversation. Shares: registry, generator, transcript. Threads: everything runs on the
 // io_context's thread(s) through posts; start() and cancel() may be called from any thread.
+// Lifetime: the io_context must outlive the session and everything that completes into it (generators,
+// tool worker pools): declare it first.
 #pragma once
 
 #include <atomic>

@@ -118,6 +118,7 @@ std::string new_run_id() {
 }  // namespace
 
 int cmd_run(const Argv& argv) {
+  boost::asio::io_context ioc;  // first: everything below may post into it until destroyed
   auto args = Args::parse(argv, {"task", "model", "output-format", "trace", "script", "threads"}, {"approve"});
   if (!args) return fail(kExitUsage, args.error().message);
   if (args->positional.size() != 1)
@@ -149,7 +150,6 @@ int cmd_run(const Argv& argv) {
     transcript->add_sink([](const std::string& l) { std::fprintf(stdout, "%s\n", l.c_str()); std::fflush(stdout); });
   if (format == "text") transcript->add_sink(progress_line);
 
-  boost::asio::io_context ioc;
   agent::Approver approver;
   if (args->switches.count("approve")) approver = [](const chat::ToolCall&, bool) { return true; };
   auto session = agent::AgentSession::create(ioc, *cfg, toolset->registry, *gen, transcript, approver);
@@ -202,6 +202,7 @@ Result<std::string> fresh_workspace(const std::string& from) {
 }  // namespace
 
 int cmd_eval(const Argv& argv) {
+  boost::asio::io_context ioc;  // first: everything below may post into it until destroyed
   auto args = Args::parse(argv, {"tasks", "model", "script", "threads", "concurrency", "trace"}, {"approve"});
   if (!args) return fail(kExitUsage, args.error().message);
   if (args->positional.size() != 1 || !args->get("tasks"))
@@ -239,7 +240,6 @@ int cmd_eval(const Argv& argv) {
   std::ofstream trace;
   if (auto path = args->get("trace")) trace.open(*path);
 
-  boost::asio::io_context ioc;
   std::vector<ojson> per_task(tasks.size());
   std::vector<agent::Toolset> toolsets(tasks.size());
   std::vector<std::shared_ptr<agent::AgentSession>> sessions(tasks.size());
@@ -315,6 +315,7 @@ int cmd_eval(const Argv& argv) {
 }
 
 int cmd_tool(const Argv& argv) {
+  boost::asio::io_context ioc;  // first: everything below may post into it until destroyed
   auto args = Args::parse(argv, {"call"}, {});
   if (!args) return fail(kExitUsage, args.error().message);
   if (args->positional.size() != 1 || !args->get("call"))
@@ -326,7 +327,6 @@ int cmd_tool(const Argv& argv) {
   if (!cfg) return fail(kExitFailed, cfg.error().message);
   auto toolset = agent::build_toolset(*cfg);
   if (!toolset) return fail(kExitFailed, toolset.error().to_string());
-  boost::asio::io_context ioc;
   auto work = boost::asio::make_work_guard(ioc);  // the call completes from a worker thread
   tools::ToolResult result;
   tools::Post post = [&ioc](std::function<void()> fn) { boost::asio::post(ioc, std::move(fn)); };
@@ -347,6 +347,7 @@ namespace glm::cli {
 // `glm-agent chat [--model DIR] [--agent AGENT.json]`: one user turn per input line, the conversation kept
 // across turns; with --agent, the agent's tools and guards apply to every turn. Ctrl-D ends.
 int cmd_chat(const Argv& argv) {
+  boost::asio::io_context ioc;  // first: everything below may post into it until destroyed
   auto args = Args::parse(argv, {"model", "agent", "script", "threads", "trace"}, {"approve"});
   if (!args) return fail(kExitUsage, args.error().message);
   config::AgentConfig cfg;
@@ -369,7 +370,6 @@ int cmd_chat(const Argv& argv) {
     transcript->add_sink([&trace](const std::string& l) { trace << l << '\n' << std::flush; });
   }
   transcript->add_sink(progress_line);
-  boost::asio::io_context ioc;
   agent::Approver approver;
   if (args->switches.count("approve")) approver = [](const chat::ToolCall&, bool) { return true; };
   auto session = agent::AgentSession::create(ioc, cfg, toolset->registry, *gen, transcript, approver);

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <mutex>
 #include <thread>
 
 #include "base/utf8.h"
@@ -14,6 +15,23 @@ namespace {
 
 using tools::Json;
 using tools::ToolResult;
+
+// Threads a test tool starts; joined when the registry (and so the tool) goes, before the io_context does.
+struct Threads {
+  std::mutex mu;
+  std::vector<std::thread> all;
+  void start(std::function<void()> f) {
+    std::lock_guard<std::mutex> l(mu);
+    all.emplace_back(std::move(f));
+  }
+  ~Threads() {
+    for (auto& t : all) {
+      // A running call keeps its tool alive, so the last owner may be one of these threads.
+      if (t.get_id() == std::this_thread::get_id()) t.detach();
+      else t.join();
+    }
+  }
+};
 
 class FnTool : public tools::Tool {
  public:
@@ -33,12 +51,13 @@ std::shared_ptr<tools::ToolRegistry> test_registry() {
   (void)reg->add(std::make_shared<FnTool>("fail", [](Json, tools::Completion d) {
     d(ToolResult::failure(ErrorCode::runtime, "it broke"));
   }));
-  (void)reg->add(std::make_shared<FnTool>("sleep", [](Json a, tools::Completion d) {
+  auto threads = std::make_shared<Threads>();
+  (void)reg->add(std::make_shared<FnTool>("sleep", [threads](Json a, tools::Completion d) {
     int ms = a.value("ms", 0);
-    std::thread([ms, d] {
+    threads->start([ms, d] {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       d(ToolResult::success("slept " + std::to_string(ms)));
-    }).detach();
+    });
   }));
   (void)reg->add(std::make_shared<FnTool>("big", [](Json, tools::Completion d) {
     d(ToolResult::success(std::string(10000, 'x')));

@@ -236,6 +236,11 @@ struct AgentSession::Impl {
                       {"completion_tokens", t.completion_tokens},
                       {"seconds", secs},
                       {"tokens_per_s", secs > 0 ? static_cast<double>(t.completion_tokens) / secs : 0.0}});
+    if (t.parse_error && result.completion_tokens >= cfg.limits.max_tokens) {
+      // Cut off by the token budget mid-turn: that is the budget, not a malformed turn.
+      finish("budget_exhausted", "max_tokens");
+      return;
+    }
     if (t.parse_error) {
       transcript->emit("error", result.steps, {{"where", "parse"}, {"error", t.parse_error->message}});
       messages().push_back(chat::Message::assistant(strip_stop(t.raw)));

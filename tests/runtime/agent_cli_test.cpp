@@ -137,3 +137,41 @@ TEST(RunCli, InterruptEndsCleanlyWithTheTranscriptFlushed) {
 
 }  // namespace
 }  // namespace glm
+
+#include "tests/model/tiny_checkpoint.h"
+#include "tests/runtime/tiny_model.h"
+
+namespace glm {
+namespace {
+
+// The whole path a user runs: a checkpoint folder on disk (config.json, model.safetensors, tokenizer.json)
+// loaded by `glm-agent run --model DIR`, the real CPU engine, the turn grammar, the real Lua calc tool.
+TEST(RunCli, RealEngineOnATinyCheckpointOnDisk) {
+  std::string dir = glm::testing::make_temp_dir("tiny-ckpt");
+  Glm4Config c = glm::testing::tiny_config();
+  c.n_vocab = 288;  // the tiny GLM tokenizer has 269 ids
+  c.max_position_embeddings = 4096;
+  c.eos_token_ids = {259, 266, 268};
+  ASSERT_TRUE(glm::testing::write_tiny_checkpoint(dir, c, kernels::DType::bf16, 1, 5));
+  std::ofstream(dir + "/tokenizer.json") << glm::testing::tiny_glm_tokenizer_json();
+  std::string trace = dir + "/trace.jsonl";
+  auto r = run_command(glm::testing::agent_binary() + " run " + calculator() + " --model " + dir +
+                       " --task 'What is 2+2?' --output-format json --threads 1 --trace " + trace);
+  ASSERT_NE(r.out.find("\"status\""), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["status"] == "ok" || j["status"] == "budget_exhausted") << r.out;
+  EXPECT_GT(j["tokens"]["completion"].get<int>(), 0);
+  std::ifstream in(trace);
+  std::string line;
+  int turns = 0;
+  while (std::getline(in, line)) {
+    auto e = nlohmann::json::parse(line);
+    if (e["type"] == "model_turn") ++turns;
+    EXPECT_NE(e["type"], "error") << line;  // a random model, yet never a malformed turn
+    if (e["type"] == "tool_call") EXPECT_EQ(e["name"], "calc");
+  }
+  EXPECT_GE(turns, 1);
+}
+
+}  // namespace
+}  // namespace glm

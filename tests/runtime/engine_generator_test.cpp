@@ -7,67 +7,16 @@
 
 #include <future>
 
-#include "model/cpu/cpu_engine.h"
-#include "model/weights.h"
+#include <boost/asio/io_context.hpp>
+
+#include "runtime/agent/session.h"
+
+#include "tests/runtime/tiny_model.h"
 
 namespace glm::agent {
 namespace {
 
-// A byte-level tokenizer (256 byte tokens, a few merges) with GLM-4's special tokens.
-Tokenizer tiny_glm_tokenizer() {
-  nlohmann::json vocab = nlohmann::json::object();
-  int extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    uint32_t cp = printable ? b : 256 + extra++;
-    std::string s;
-    if (cp < 0x80) s += char(cp);
-    else { s += char(0xC0 | (cp >> 6)); s += char(0x80 | (cp & 0x3F)); }
-    vocab[s] = b;
-  }
-  vocab["tr"] = 256;
-  vocab["ue"] = 257;
-  vocab["true"] = 258;
-  nlohmann::json added = nlohmann::json::array();
-  for (const char* t : {"<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>", "<|system|>", "<|user|>",
-                        "<|assistant|>", "<|observation|>"})
-    added.push_back({{"content", t}, {"special", true}});
-  const char* regex =
-      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-      "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-  nlohmann::json j = {
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
-          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
-      {"added_tokens", added},
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"t r", "u e", "tr ue"}}}}};
-  return std::move(Tokenizer::from_json(j.dump(), "tiny").value());
-}
-
-std::shared_ptr<EngineGenerator> tiny_generator(int64_t context = 2048) {
-  Tokenizer tok = tiny_glm_tokenizer();
-  Glm4Config cfg;
-  cfg.n_vocab = 288;  // padded past the tokenizer's 269 ids, as real checkpoints are
-  cfg.n_embd = 64;
-  cfg.n_ff = 96;
-  cfg.n_layer = 2;
-  cfg.n_head = 4;
-  cfg.n_head_kv = 2;
-  cfg.head_dim = 16;
-  cfg.n_rot = 8;
-  cfg.partial_rotary_factor = 0.5;
-  cfg.max_position_embeddings = context;
-  auto w = Glm4Weights::random(cfg, kernels::DType::f32, 7, nullptr);
-  EngineOptions eo;
-  eo.n_threads = 1;
-  auto engine = make_cpu_engine(std::move(w), eo);
-  EXPECT_TRUE(engine.ok()) << engine.error().to_string();
-  auto g = EngineGenerator::create(std::move(engine).value(), std::move(tok), "tiny", {});
-  EXPECT_TRUE(g.ok()) << g.error().to_string();
-  return *g;
-}
+using glm::testing::tiny_generator;
 
 Result<TurnResult> generate(EngineGenerator& g, TurnRequest r) {
   std::promise<Result<TurnResult>> p;
@@ -185,9 +134,6 @@ TEST(EngineGenerator, CancelAndContextOverflowAreErrors) {
 }  // namespace
 }  // namespace glm::agent
 
-#include <boost/asio/io_context.hpp>
-
-#include "runtime/agent/session.h"
 
 namespace glm::agent {
 namespace {

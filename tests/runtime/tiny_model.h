@@ -17,8 +17,8 @@
 
 namespace glm::testing {
 
-// 256 byte tokens, three merges, and GLM-4's special tokens (ids 259..268).
-inline Tokenizer tiny_glm_tokenizer() {
+// 256 byte tokens, three merges, and GLM-4's special tokens (ids 259..268), as tokenizer.json text.
+inline std::string tiny_glm_tokenizer_json() {
   nlohmann::json vocab = nlohmann::json::object();
   int extra = 0;
   for (int b = 0; b < 256; ++b) {
@@ -47,8 +47,10 @@ inline Tokenizer tiny_glm_tokenizer() {
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
       {"added_tokens", added},
       {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"t r", "u e", "tr ue"}}}}};
-  return std::move(Tokenizer::from_json(j.dump(), "tiny").value());
+  return j.dump();
 }
+
+inline Tokenizer tiny_glm_tokenizer() { return std::move(Tokenizer::from_json(tiny_glm_tokenizer_json(), "tiny").value()); }
 
 // A 2-layer, 64-wide random GLM-4 behind an EngineGenerator. Throws std::runtime_error on failure.
 inline std::shared_ptr<agent::EngineGenerator> tiny_generator(int64_t context = 2048, uint64_t seed = 7) {

@@ -11,9 +11,15 @@ shared=${GLM_SHARED_DATA:-$here/../shared/data}
 echo "== glm-agent info"
 "$bin" info
 
-if [ -f "$here/model/demo/config.json" ] && [ -d "$here/agents" ] && ls "$here"/agents/*.json >/dev/null 2>&1; then
-  echo "== demo agent"
-  exec "$bin" run "$here/agents/calculator.json" --task "What is 1234 * 5678?"
+if [ -f "$here/model/demo/model.safetensors" ]; then
+  # The agents on the shipped demo model: progress on stderr, the answer on stdout.
+  echo "== calculator agent: What is 1234 * 5678?"
+  "$bin" run "$here/agents/calculator.json" --task "What is 1234 * 5678?"
+  q=$(head -n 1 "$here/examples/tasks/search-qa.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["task"])')
+  echo "== search-qa agent: $q"
+  "$bin" run "$here/agents/search-qa.json" --task "$q"
+  echo "== (coder: build/glm-agent eval agents/coder.json --tasks examples/tasks/coder.jsonl runs it on copies of the workspace)"
+  exit 0
 fi
 
 tok="$here/model/demo/tokenizer.json"

@@ -140,6 +140,20 @@ class Reader {
         error(child(o, it.key()), "unknown key \"" + it.key() + "\" in " + what, /*at_key=*/true);
   }
 
+  // A value is a secret when it goes into a header, an API key or a server's environment, or when the variable's
+  // name says so (…KEY, …TOKEN, …SECRET, …PASSWORD, …AUTH…). A plain URL such as SEARCH_URL is not: redacting
+  // it would hide every result that mentions the service.
+  static bool is_secret(const std::string& name, const std::string& ptr) {
+    if (ptr.find("/headers/") != std::string::npos || ptr.find("/env/") != std::string::npos ||
+        ptr.size() >= 8 && ptr.compare(ptr.size() - 8, 8, "/api_key") == 0)
+      return true;
+    std::string upper;
+    for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const char* w : {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "AUTH", "CREDENTIAL", "COOKIE"})
+      if (upper.find(w) != std::string::npos) return true;
+    return false;
+  }
+
   std::string interpolate(const std::string& s, const std::string& ptr) {
     std::string out;
     for (size_t i = 0; i < s.size();) {
@@ -160,7 +174,7 @@ class Reader {
       const char* v = std::getenv(name.c_str());
       if (v && *v) {
         out += v;
-        cfg_->secrets.push_back(v);
+        if (is_secret(name, ptr)) cfg_->secrets.push_back(v);
       } else if (has_default) {
         out += fallback;
       } else {
@@ -355,8 +369,29 @@ void read_tool(Reader& r, const ojson& j, const std::string& ptr, AgentConfig* c
   if (has_cmd == has_url) r.error(ptr, "an mcp server needs exactly one of \"command\" (stdio) or \"url\" (HTTP)");
   if (has_cmd) t.settings["command"] = command;
   if (has_url) t.settings["url"] = url;
-  for (const char* key : {"args", "env", "tools"})
-    if (const ojson* v = r.field(*o, key, false)) t.settings[key] = *v;
+  if (const ojson* a = r.field(*o, "args", false)) {
+    ojson args = ojson::array();
+    if (!a->is_array()) r.error(r.child(*o, "args"), "\"args\" must be an array of strings");
+    else
+      for (size_t i = 0; i < a->size(); ++i) {
+        std::string p = r.child(*o, "args") + "/" + std::to_string(i);
+        if (!(*a)[i].is_string()) r.error(p, "must be a string");
+        else args.push_back(r.interpolate((*a)[i].get<std::string>(), p));
+      }
+    t.settings["args"] = args;
+  }
+  if (const ojson* e = r.field(*o, "env", false)) {
+    ojson env = ojson::object();
+    if (!e->is_object()) r.error(r.child(*o, "env"), "\"env\" must be an object of strings");
+    else
+      for (auto it = e->begin(); it != e->end(); ++it) {
+        std::string p = r.child(*o, "env") + "/" + pointer_escape(it.key());
+        if (!it->is_string()) r.error(p, "must be a string");
+        else env[it.key()] = r.interpolate(it->get<std::string>(), p);
+      }
+    t.settings["env"] = env;
+  }
+  if (const ojson* v = r.field(*o, "tools", false)) t.settings["tools"] = *v;
   read_tool_limits(r, *o, &t.limits);
   r.finish(*o, "an mcp server");
   cfg->tools.push_back(std::move(t));

@@ -96,17 +96,25 @@ TEST(AgentConfig, EveryErrorIsReportedWithItsPosition) {
 
 TEST(AgentConfig, EnvironmentInterpolationAndSecrets) {
   ::setenv("GLM_TEST_TOKEN", "s3cret-value", 1);
+  ::setenv("GLM_TEST_SEARCH_URL", "http://127.0.0.1:8888", 1);
+  ::setenv("GLM_TEST_PLAIN", "passed-through-env", 1);
   ::unsetenv("GLM_TEST_UNSET");
   std::string path = write_config(R"({"name": "x", "tools": [
     {"type": "http", "name": "api", "parameters": {"type": "object"},
-     "url": "${GLM_TEST_BASE:-https://example.org}/q", "headers": {"Authorization": "Bearer ${GLM_TEST_TOKEN}"}}]})");
+     "url": "${GLM_TEST_BASE:-https://example.org}/q", "headers": {"Authorization": "Bearer ${GLM_TEST_TOKEN}"}},
+    {"type": "http", "name": "search", "parameters": {"type": "object"}, "url": "${GLM_TEST_SEARCH_URL}/search"},
+    {"type": "mcp", "name": "srv", "command": "srv", "args": ["--root", "${GLM_TEST_SEARCH_URL}"],
+     "env": {"X": "${GLM_TEST_PLAIN}"}}]})");
   Diagnostics d;
   auto cfg = load_agent_config(path, &d);
   ASSERT_TRUE(cfg.ok()) << (d.empty() ? "" : d[0].to_string());
   EXPECT_EQ(cfg->tools[0].settings["url"], "https://example.org/q");
   EXPECT_EQ(cfg->tools[0].settings["headers"]["Authorization"], "Bearer s3cret-value");
-  ASSERT_EQ(cfg->secrets.size(), 1u);
-  EXPECT_EQ(cfg->secrets[0], "s3cret-value");
+  // Secrets: header values, server environments and variables named like secrets; not a plain service URL.
+  EXPECT_EQ(cfg->secrets, (std::vector<std::string>{"s3cret-value", "passed-through-env"}));
+  EXPECT_EQ(cfg->tools[1].settings["url"], "http://127.0.0.1:8888/search");
+  EXPECT_EQ(cfg->tools[2].settings["args"][1], "http://127.0.0.1:8888");
+  EXPECT_EQ(cfg->tools[2].settings["env"]["X"], "passed-through-env");
 
   std::string bad = write_config(R"({"name": "x", "model": {"backend": "openai", "url": "${GLM_TEST_UNSET}"}})");
   Diagnostics d2;

@@ -16,6 +16,8 @@ commands:
   eval AGENT.json --tasks FILE.jsonl [--model DIR] [--concurrency N]
   tool AGENT.json --call JSON                     dispatch one call through the agent's tools
   chat [--model DIR] [--agent AGENT.json]         interactive, multi-turn (one line per turn)
+  serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--agents DIR]   OpenAI-compatible server
+  validate AGENT.json [--json]                    check an agent config: FILE:LINE:COL: message
   info [--json]                                   version, compiled backends, devices
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
@@ -24,7 +26,6 @@ commands:
   grammar test|bench ...                          grammar-constrained decoding tools
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
   chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
-  validate AGENT.json [--json]                    check an agent config: FILE:LINE:COL: message
   bench tokenizer|engine|grammar|lua ...          benchmarks printing JSON
 
 exit codes: 0 success, 1 the task or input failed, 2 usage error, 130 interrupted

@@ -83,8 +83,14 @@ function run(args)
   if not chunk then
     fail("(load)", err)
   else
-    local ok, lerr = pcall(chunk)
-    if not ok then fail("(load)", lerr) end
+    local ok, ret = pcall(chunk)
+    if not ok then
+      fail("(load)", ret)
+    elseif type(ret) == "table" and type(ret.passed) == "number" then
+      -- A test file with its own helper returns its report {passed, failed, failures = {{test, message}}}.
+      passed = passed + ret.passed
+      for _, f in ipairs(type(ret.failures) == "table" and ret.failures or {}) do fail(f.test, f.message) end
+    end
   end
   for _, t in ipairs(tests) do
     local ok, terr = pcall(t.fn)

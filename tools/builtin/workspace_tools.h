@@ -4,8 +4,9 @@
 // Each is a small Lua script run in the tool sandbox with the workspace granted through its `fs` module
 // (tools/lua/host_api.h), so path confinement (relative paths only, no `..`, no symlink on the way) and the
 // time/memory/output limits are the sandbox's, in one place. Writes are granted only to write_file and
-// replace. run_tests loads a Lua test file with the harness of agents/README.md (`test(name, fn)`,
-// `assert_eq(actual, expected)`) and returns `{"passed":N,"failed":M,"failures":[{"test","message"}]}`.
+// replace. run_tests runs a Lua test file: tests declared with the harness of agents/README.md (`test(name, fn)`,
+// `assert_eq(actual, expected)`) and/or a report the file returns ({passed, failures = {{test, message}}}, as
+// examples/workspace/testlib.lua builds), and answers `{"passed":N,"failed":M,"failures":[{"test","message"}]}`.
 // Threads / errors: see tools/lua/lua_tool.h; make_workspace_tool(): invalid_argument for an unknown
 // tool name.
 #pragma once

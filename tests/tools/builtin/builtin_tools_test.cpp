@@ -126,3 +126,17 @@ TEST_F(WorkspaceToolsTest, EscapesAreRefused) {
 
 }  // namespace
 }  // namespace glm::tools
+
+namespace glm::tools {
+namespace {
+
+TEST_F(WorkspaceToolsTest, RunTestsReportsWhatATestFileReturns) {
+  std::ofstream(root_ + "/test_own.lua")
+      << "return {passed = 2, failed = 1, failures = {{test = \"sum\", message = \"sum(1, 2): expected 3, got -1\"}}}\n";
+  auto r = call(*tool("run_tests"), {{"path", "test_own.lua"}});
+  ASSERT_TRUE(r.ok) << r.error.message;
+  EXPECT_EQ(r.content, "{\"passed\":2,\"failed\":1,\"failures\":[{\"test\":\"sum\",\"message\":\"sum(1, 2): expected 3, got -1\"}]}");
+}
+
+}  // namespace
+}  // namespace glm::tools

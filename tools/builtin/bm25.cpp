@@ -78,9 +78,8 @@ Result<Bm25Index> Bm25Index::from_folder(const std::string& dir) {
 
 std::vector<SearchHit> Bm25Index::search(std::string_view query, size_t k) const {
   constexpr double k1 = 1.2, b = 0.75;
+  // Every query term counts, repeats included, summed in query order (the demo model's traces were made so).
   auto q = terms(query);
-  std::sort(q.begin(), q.end());
-  q.erase(std::unique(q.begin(), q.end()), q.end());
   std::vector<double> score(docs_.size(), 0.0);
   const double n = static_cast<double>(docs_.size());
   for (const auto& term : q) {

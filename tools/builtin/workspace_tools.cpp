@@ -22,8 +22,8 @@ local function need(args, key)
   return v
 end
 local function read(path)
-  local text, err = fs.read(path)
-  if not text then error("cannot read " .. path .. ": " .. tostring(err or "no such file"), 0) end
+  local text = fs.read(path)  -- nil when there is no such file; refusals raise `forbidden` themselves
+  if not text then error("not_found: no such file: " .. path, 0) end
   return text
 end
 )LUA";
@@ -101,6 +101,25 @@ function run(args)
 end
 )LUA";
 
+// The Lua scripts can only raise runtime errors; a "not_found: " prefix marks a missing file, reported with
+// its own kind (agents/README.md: {"error":{"kind":"not_found","message":"no such file: PATH"}}).
+class WorkspaceTool : public Tool {
+ public:
+  explicit WorkspaceTool(std::shared_ptr<Tool> lua) : lua_(std::move(lua)) {}
+  const ToolSpec& spec() const override { return lua_->spec(); }
+  void invoke(Json arguments, CallContext context, Completion done) override {
+    lua_->invoke(std::move(arguments), std::move(context), [done = std::move(done)](ToolResult r) {
+      constexpr std::string_view kMark = "not_found: ";
+      if (!r.ok && r.error.kind == ErrorCode::runtime && r.error.message.rfind(kMark, 0) == 0)
+        r = ToolResult::failure(ErrorCode::not_found, r.error.message.substr(kMark.size()));
+      done(std::move(r));
+    });
+  }
+
+ private:
+  std::shared_ptr<Tool> lua_;
+};
+
 }  // namespace
 
 Result<std::shared_ptr<Tool>> make_workspace_tool(const std::string& op, ToolSpec spec, const std::string& root,
@@ -118,7 +137,7 @@ Result<std::shared_ptr<Tool>> make_workspace_tool(const std::string& op, ToolSpe
   caps.workspace_write = write;
   auto tool = lua::LuaTool::create(std::string(kPrelude) + body, std::move(spec), limits, caps, std::move(pool));
   if (!tool) return tool.take_error();
-  return std::shared_ptr<Tool>(std::move(tool).value());
+  return std::shared_ptr<Tool>(std::make_shared<WorkspaceTool>(std::move(tool).value()));
 }
 
 }  // namespace glm::tools

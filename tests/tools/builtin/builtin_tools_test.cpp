@@ -130,6 +130,13 @@ TEST_F(WorkspaceToolsTest, EscapesAreRefused) {
 namespace glm::tools {
 namespace {
 
+TEST_F(WorkspaceToolsTest, MissingFileIsNotFound) {
+  auto r = call(*tool("read_file"), {{"path", "nope.lua"}});
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.error.kind, ErrorCode::not_found);
+  EXPECT_EQ(r.error.message, "no such file: nope.lua");
+}
+
 TEST_F(WorkspaceToolsTest, RunTestsReportsWhatATestFileReturns) {
   std::ofstream(root_ + "/test_own.lua")
       << "return {passed = 2, failed = 1, failures = {{test = \"sum\", message = \"sum(1, 2): expected 3, got -1\"}}}\n";

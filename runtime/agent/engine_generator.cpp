@@ -31,6 +31,7 @@ struct EngineGenerator::Impl {
   std::shared_ptr<const grammar::Vocab> vocab;
   int64_t max_seq_len = 0;
   int64_t n_logits = 0;
+  int64_t kv_bytes_per_token = 0;
   int32_t n_tok_vocab = 0;
 
   struct Request {
@@ -132,6 +133,18 @@ struct EngineGenerator::Impl {
     return std::make_pair(*s, int64_t{0});
   }
 
+  // Engine thread: the KV gauges of stats().
+  void update_kv_stats() {
+    int64_t kv = 0;
+    for (const auto& a : active) kv += static_cast<int64_t>(a.kv_tokens.size());
+    for (const auto& c : prefix_cache) kv += static_cast<int64_t>(c.tokens.size());
+    std::lock_guard<std::mutex> lock(mu);
+    stats.active = static_cast<int64_t>(active.size());
+    stats.kv_sequences = static_cast<int64_t>(active.size() + prefix_cache.size());
+    stats.kv_tokens = kv;
+    stats.kv_bytes = kv * kv_bytes_per_token;
+  }
+
   void remember(SeqId seq, std::vector<int32_t> tokens) {
     prefix_cache.push_front(Cached{seq, std::move(tokens)});
     while (prefix_cache.size() > opt.prefix_cache_entries) {
@@ -174,8 +187,9 @@ struct EngineGenerator::Impl {
   }
 
   void finish(Active& a, std::optional<Error> err) {
-    if (a.seq >= 0) remember(a.seq, a.kv_tokens);
+    if (a.seq >= 0) remember(a.seq, std::move(a.kv_tokens));
     a.seq = -1;
+    update_kv_stats();  // before `done`: a caller that reads stats() next sees this sequence's KV
     TurnDone done = std::move(a.done);
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -305,8 +319,7 @@ struct EngineGenerator::Impl {
         }
       }
       if (!active.empty()) decode_step();
-      std::lock_guard<std::mutex> lock(mu);
-      stats.active = static_cast<int64_t>(active.size());
+      update_kv_stats();
     }
     // Shutting down: everything still waiting or running is cancelled.
     std::deque<Request> left;
@@ -335,6 +348,7 @@ Result<std::shared_ptr<EngineGenerator>> EngineGenerator::create(std::unique_ptr
   m.max_seq_len = m.engine->caps().max_seq_len;
   if (opt.context > 0) m.max_seq_len = std::min(m.max_seq_len, opt.context);
   m.n_logits = m.engine->caps().n_vocab;
+  m.kv_bytes_per_token = 2 * int64_t(m.engine->config().n_layer) * m.engine->config().kv_dim() * int64_t(sizeof(float));
   m.n_tok_vocab = std::min<int32_t>(m.tok.n_vocab(), static_cast<int32_t>(m.n_logits));
   m.opt.max_batch = std::max(1, std::min(opt.max_batch, m.engine->caps().max_batch));
   m.mask.assign(static_cast<size_t>((m.n_logits + 31) / 32), 0u);

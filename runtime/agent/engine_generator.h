@@ -41,6 +41,9 @@ struct EngineStats {
   int64_t generated_tokens = 0;
   int64_t active = 0;
   int64_t queued = 0;
+  int64_t kv_sequences = 0;  // sequences holding KV: decoding now or kept in the prefix cache
+  int64_t kv_tokens = 0;     // tokens those sequences hold
+  int64_t kv_bytes = 0;      // their KV memory (K and V, every layer, fp32 on the CPU backend)
 };
 
 class EngineGenerator : public TurnGenerator {

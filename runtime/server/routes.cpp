@@ -309,6 +309,9 @@ std::string metrics_text(const Services& s) {
   metric("glm_engine_generated_tokens_total", "counter", "Tokens the engine generated.", static_cast<double>(st.generated_tokens));
   metric("glm_prefix_cache_hit_ratio", "gauge", "Cached prompt tokens / prompt tokens (engine lifetime).",
          st.prompt_tokens > 0 ? static_cast<double>(st.cached_tokens) / static_cast<double>(st.prompt_tokens) : 0.0);
+  metric("glm_kv_cache_sequences", "gauge", "Sequences holding KV (decoding or kept for prefix reuse).", static_cast<double>(st.kv_sequences));
+  metric("glm_kv_cache_tokens", "gauge", "Tokens held in the KV cache.", static_cast<double>(st.kv_tokens));
+  metric("glm_kv_cache_bytes", "gauge", "Memory of the KV cache.", static_cast<double>(st.kv_bytes));
   metric("glm_uptime_seconds", "gauge", "Seconds since the server started.", up_s);
   return o.str();
 }

@@ -409,8 +409,10 @@ TEST_F(ServerHttp, ModelsHealthAndMetrics) {
   EXPECT_EQ(x.headers["content-type"], "text/plain; version=0.0.4");
   for (const char* name : {"glm_http_requests_total", "glm_prompt_tokens_total", "glm_completion_tokens_total",
                            "glm_request_tokens_per_second", "glm_engine_queue_depth", "glm_prefix_cache_hit_ratio",
-                           "glm_in_flight_requests"})
+                           "glm_in_flight_requests", "glm_kv_cache_tokens", "glm_kv_cache_bytes"})
     EXPECT_NE(x.body.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
+  EXPECT_GT(metric("glm_kv_cache_tokens"), 0);  // the finished request's KV stays for prefix reuse
+  EXPECT_GT(metric("glm_kv_cache_bytes"), metric("glm_kv_cache_tokens"));
   EXPECT_GT(metric("glm_prompt_tokens_total"), 0);
   EXPECT_GT(metric("glm_completion_tokens_total"), 0);
 }

@@ -202,6 +202,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--dtype", default="BF16", choices=["BF16", "F32"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default="", help="start from this checkpoint's weights (a second phase)")
+    ap.add_argument("--step-offset", type=int, default=0, help="second phase: numbering continues, log appended")
+    ap.add_argument("--elapsed-offset", type=float, default=0.0)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -230,6 +233,13 @@ def main():
                    eos_token_id=[sp["<|endoftext|>"], sp["<|user|>"], sp["<|observation|>"]],
                    pad_token_id=sp["<|endoftext|>"])
     model = G.Glm4ForCausalLM(cfg)
+    if args.init:  # continue from a saved checkpoint (weights only; the optimizer starts fresh)
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("glm4_reference", os.path.join(ROOT, "scripts", "glm4_reference.py"))
+        ref = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ref)
+        G.load_hf_into(model, ref.load_weights(args.init))
+        print(f"initialized from {args.init}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -240,7 +250,7 @@ def main():
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     log_path = os.path.join(args.out, "train_log.jsonl")
-    log = open(log_path, "w")
+    log = open(log_path, "a" if args.step_offset else "w")
     t0 = time.time()
     budget_s = args.minutes * 60
     step, epoch, seen_tok = 0, 0, 0
@@ -277,7 +287,7 @@ def main():
             seen_tok += ids.numel() + len(pre)
             ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
             el = time.time() - t0
-            rec = {"step": step, "epoch": epoch, "elapsed_s": round(el, 1), "loss": round(loss.item(), 4),
+            rec = {"step": step + args.step_offset, "epoch": epoch, "elapsed_s": round(el + args.elapsed_offset, 1), "loss": round(loss.item(), 4),
                    "loss_ema": round(ema, 4), "lr": round(lr, 6), "tokens": seen_tok}
             last = step >= (total_steps or 10**9) or el > budget_s
             if step % args.eval_every == 0 or last:

@@ -16,6 +16,7 @@
 #include "model/chat.h"
 #include "model/cpu/cpu_engine.h"
 #include "model/sampler.h"
+#include "runtime/agent/grammar_vocab.h"
 
 namespace glm::agent {
 
@@ -352,12 +353,7 @@ Result<std::shared_ptr<EngineGenerator>> EngineGenerator::create(std::unique_ptr
   m.n_tok_vocab = std::min<int32_t>(m.tok.n_vocab(), static_cast<int32_t>(m.n_logits));
   m.opt.max_batch = std::max(1, std::min(opt.max_batch, m.engine->caps().max_batch));
   m.mask.assign(static_cast<size_t>((m.n_logits + 31) / 32), 0u);
-  grammar::VocabView view;
-  view.tokens.resize(static_cast<size_t>(m.n_tok_vocab));
-  for (int32_t i = 0; i < m.n_tok_vocab; ++i) view.tokens[i] = m.tok.token_bytes(i);
-  for (int32_t id : m.tok.special_ids())
-    if (id < m.n_tok_vocab) view.special_ids.push_back(static_cast<uint32_t>(id));
-  m.vocab = grammar::Vocab::build(std::move(view));
+  m.vocab = grammar::Vocab::build(vocab_view(m.tok, {}, m.n_tok_vocab));
   m.thread = std::thread([&m] { m.loop(); });
   return g;
 }

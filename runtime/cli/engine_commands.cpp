@@ -24,6 +24,7 @@
 #include "model/gguf.h"
 #include "model/sampler.h"
 #include "model/tokenizer.h"
+#include "runtime/agent/grammar_vocab.h"
 #include "runtime/cli/args.h"
 #include "runtime/cli/commands.h"
 
@@ -209,13 +210,11 @@ int cmd_generate(const Argv& argv) {
     auto g = args->has("json-schema") ? grammar::json_schema_text_to_grammar(*text) : grammar::parse_gbnf(*text);
     if (!g) return fail(kExitFailed, constraint_file + ": " + g.error().message);
     auto cfg = Glm4Config::load(*args->get("model"));
-    grammar::VocabView view;
-    for (int32_t i = 0; i < tok->n_vocab(); ++i) view.tokens.push_back(tok->token_bytes(i));
-    for (int32_t id : tok->special_ids()) view.special_ids.push_back(uint32_t(id));
+    std::vector<uint32_t> stops;
     if (cfg)
       for (int32_t id : cfg->eos_token_ids)
-        if (id >= 0 && id < tok->n_vocab()) view.stop_ids.push_back(uint32_t(id));
-    auto cg = grammar::compile(*g, grammar::Vocab::build(std::move(view)));
+        if (id >= 0 && id < tok->n_vocab()) stops.push_back(uint32_t(id));
+    auto cg = grammar::compile(std::move(g).value(), grammar::Vocab::build(agent::vocab_view(*tok, std::move(stops))));
     if (!cg) return fail(kExitFailed, constraint_file + ": " + cg.error().message);
     matcher.emplace(*cg);
   }

@@ -29,6 +29,7 @@
 #include "grammars/json_schema.h"
 #include "grammars/matcher.h"
 #include "model/tokenizer.h"
+#include "runtime/agent/grammar_vocab.h"
 #include "runtime/cli/args.h"
 #include "runtime/cli/commands.h"
 
@@ -191,13 +192,10 @@ int cmd_grammar_bench(const Argv& argv) {
   if (!limit) return fail(kExitUsage, limit.error().message);
   auto tok = Tokenizer::load(*tok_path);
   if (!tok) return fail(kExitFailed, tok.error().to_string());
-  grammar::VocabView view;
-  const int32_t n_vocab = tok->n_vocab();
-  view.tokens.resize(n_vocab);
-  for (int32_t id = 0; id < n_vocab; ++id) view.tokens[id] = tok->token_bytes(id);
-  for (int32_t id : tok->special_ids()) view.special_ids.push_back(static_cast<uint32_t>(id));
+  std::vector<uint32_t> stops;
   for (const char* eos : {"<|endoftext|>", "<|im_end|>", "</s>"})
-    if (auto id = tok->token_id(eos); id && tok->is_special(*id)) view.stop_ids.push_back(static_cast<uint32_t>(*id));
+    if (auto id = tok->token_id(eos); id && tok->is_special(*id)) stops.push_back(static_cast<uint32_t>(*id));
+  grammar::VocabView view = agent::vocab_view(*tok, std::move(stops));
   auto t_vocab = Clock::now();
   auto vocab = grammar::Vocab::build(std::move(view));
   double vocab_ms = us_since(t_vocab) / 1000;

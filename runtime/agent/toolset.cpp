@@ -54,6 +54,15 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
         caps = *c;
       }
       if (t.settings.contains("workspace")) caps.workspace = t.settings["workspace"].get<std::string>();
+      if (t.settings.contains("http")) {
+        auto c = tools::lua::capabilities_from_json({{"http", nlohmann::json::parse(t.settings["http"].dump())}});
+        if (!c) return at(t, c.error());
+        caps.http = c->http;
+      }
+      if (caps.http) {  // Lua's http.request shares the toolset's client (one transfer thread, pooled connections)
+        if (!http_client) http_client = tools::http::HttpClient::create();
+        caps.http->client = http_client;
+      }
       auto lt = tools::lua::LuaTool::create(std::move(src).value(), to_spec(t), lua_limits(t), caps, ts.pool);
       if (!lt) return at(t, lt.error());
       tool = std::move(lt).value();

@@ -1,10 +1,12 @@
-// `glm-agent lua [--limits JSON] [--workspace DIR] (FILE | - | --batch FILE.jsonl)` and the Lua benchmark.
+// `glm-agent lua [--limits JSON] [--workspace DIR] [--http POLICY] (FILE | - | --batch FILE.jsonl)` and the Lua
+// benchmark.
 //
 // FILE runs as one chunk and prints one JSON object; exit 0 when it succeeded, 1 when it failed.
 // --batch runs each line {"code": "...", "args": {...}[, "limits": {...}]} one after another in this process,
 // printing one object per line: {"ok", "result" | "error": {"kind", "message"}, "elapsed_ms", "memory_peak"}
 // (plus "output"/"output_truncated"/"logs" when the script printed or logged); exit 0 once every line has
-// been answered, whatever the scripts did. Scripts get json, re, log and time; fs only with --workspace.
+// been answered, whatever the scripts did. Scripts get json, re, log and time; fs only with --workspace; http only
+// with --http (a policy object as in an agent config's capabilities.http, e.g. '{"allow_hosts":["example.com"]}').
 //
 // cmd_bench_lua (`glm-agent lua --bench [--calls N] [--threads T] [--seconds S]`, and `glm-agent bench lua`
 // once routed) prints one JSON object: per-call latency of a trivial tool, open to close (call_us: as a LuaTool
@@ -117,7 +119,7 @@ int run_batch(const std::string& path, const LuaLimits& limits, const LuaCapabil
 }  // namespace
 
 int cmd_lua(const Argv& argv) {
-  auto parsed = Args::parse(argv, {"limits", "batch", "workspace", "calls", "threads", "seconds"}, {"bench"});
+  auto parsed = Args::parse(argv, {"limits", "batch", "workspace", "http", "calls", "threads", "seconds"}, {"bench"});
   if (!parsed) return fail(kExitUsage, parsed.error().message);
   const Args& a = *parsed;
   if (a.has("bench")) return cmd_bench_lua(argv);
@@ -132,10 +134,18 @@ int cmd_lua(const Argv& argv) {
   }
   LuaCapabilities caps = LuaCapabilities::pure();
   if (auto ws = a.get("workspace")) caps.workspace = *ws;
+  if (auto policy = a.get("http")) {
+    nlohmann::json j = nlohmann::json::parse(*policy, nullptr, false);
+    if (j.is_discarded()) return fail(kExitUsage, "--http is not valid JSON");
+    auto c = tools::lua::capabilities_from_json(nlohmann::json{{"http", j}});
+    if (!c) return fail(kExitUsage, "--http: " + c.error().message);
+    caps.http = c->http;
+    caps.http->client = tools::http::HttpClient::create();
+  }
 
   auto batch = a.get("batch");
   if (batch.has_value() == (a.positional.size() == 1) || a.positional.size() > 1)
-    return fail(kExitUsage, "usage: glm-agent lua [--limits JSON] [--workspace DIR] (FILE | --batch FILE.jsonl)");
+    return fail(kExitUsage, "usage: glm-agent lua [--limits JSON] [--workspace DIR] [--http POLICY] (FILE | --batch FILE.jsonl)");
   if (batch) return run_batch(*batch, limits, caps);
 
   auto code = read_file(a.positional[0]);

@@ -277,6 +277,11 @@ void read_tool(Reader& r, const ojson& j, const std::string& ptr, AgentConfig* c
                     "unknown capability (json, re, log, time, workspace, http)");
       t.settings["capabilities"] = *caps;
     }
+    // The policy of http.request (tools/lua/host_api.h); giving it grants the capability. Checked at build.
+    if (const ojson* http = r.field(*o, "http", false)) {
+      if (!http->is_object()) r.error(r.child(*o, "http"), "\"http\" must be an object (allow_hosts, allow_private, max_bytes, max_requests)");
+      else t.settings["http"] = *http;
+    }
     read_tool_limits(r, *o, &t.limits);
     r.finish(*o, "a lua tool");
     cfg->tools.push_back(std::move(t));

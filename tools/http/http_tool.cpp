@@ -263,6 +263,21 @@ Result<Json> apply_extract(const Json& body, const Json& extract) {
   }
 }
 
+Status policy_from_settings(const Json& s, AddressPolicy* policy, FetchLimits* limits) {
+  try {
+    if (s.contains("allow_hosts")) policy->allow_hosts = s["allow_hosts"].get<std::vector<std::string>>();
+    if (s.contains("allow_private")) {
+      const Json& ap = s["allow_private"];
+      if (ap.is_boolean()) policy->allow_all_private = ap.get<bool>();
+      else policy->allow_private = ap.get<std::vector<std::string>>();
+    }
+    if (s.contains("max_bytes")) limits->max_body_bytes = s["max_bytes"].get<size_t>();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::invalid_argument, e.what());
+  }
+  return policy->validate();
+}
+
 Result<HttpToolConfig> config_from_settings(ToolSpec spec, const Json& s, double timeout_s, size_t max_output_bytes,
                                             std::vector<std::string> secrets) {
   HttpToolConfig c;
@@ -275,16 +290,11 @@ Result<HttpToolConfig> config_from_settings(ToolSpec spec, const Json& s, double
     if (s.contains("query")) c.query = s["query"];
     if (s.contains("body")) c.body = s["body"];
     if (s.contains("extract")) c.extract = s["extract"];
-    if (s.contains("allow_hosts")) c.policy.allow_hosts = s["allow_hosts"].get<std::vector<std::string>>();
-    if (s.contains("allow_private")) {
-      const Json& ap = s["allow_private"];
-      if (ap.is_boolean()) c.policy.allow_all_private = ap.get<bool>();
-      else c.policy.allow_private = ap.get<std::vector<std::string>>();
-    }
-    if (s.contains("max_bytes")) c.limits.max_body_bytes = s["max_bytes"].get<size_t>();
   } catch (const std::exception& e) {
     return err(ErrorCode::invalid_argument, std::string("http tool settings: ") + e.what());
   }
+  if (auto st = policy_from_settings(s, &c.policy, &c.limits); !st)
+    return err(ErrorCode::invalid_argument, "http tool settings: " + st.error().message);
   if (timeout_s > 0) c.limits.total_timeout_ms = static_cast<long>(timeout_s * 1000);
   if (max_output_bytes > 0) c.max_output_bytes = max_output_bytes;
   c.secrets = std::move(secrets);

@@ -46,6 +46,11 @@ struct HttpToolConfig {
   std::vector<std::string> secrets;  // values to redact; headers holding one cannot take placeholders
 };
 
+// The policy part of a config object, shared by http tools and the Lua `http` capability: allow_hosts (list),
+// allow_private (a list of addresses/CIDR prefixes, or true), max_bytes (decoded body cap). Fields absent keep
+// the values already in *policy / *limits. invalid_argument naming the problem.
+Status policy_from_settings(const Json& settings, AddressPolicy* policy, FetchLimits* limits);
+
 // From an agent config's http tool settings (method, url, headers, query, body, extract, allow_hosts,
 // allow_private (a list, or true), max_bytes). invalid_argument on malformed settings.
 Result<HttpToolConfig> config_from_settings(ToolSpec spec, const Json& settings, double timeout_s,

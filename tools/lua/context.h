@@ -70,6 +70,9 @@ struct LuaCallContext {
     int holds = 0;  // host functions holding it across a callback into Lua: not evicted meanwhile
   };
   std::vector<CachedRegex> regex_cache;
+  int http_requests = 0;
+  http::HttpRequest http_request;    // built from the script's arguments before the wait
+  http::HttpResponse http_response;  // the answer, until pushed
 
   LuaCallContext();
   ~LuaCallContext();

@@ -13,7 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "tools/lua/context.h"
 #include "tools/lua/json_bridge.h"
 #include "tools/lua/regex.h"
+#include "tools/http/http_tool.h"
 
 namespace glm::tools::lua {
 
@@ -38,6 +42,8 @@ Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j) {
     else if (name == "re") c.re = true;
     else if (name == "log") c.log = true;
     else if (name == "time") c.time = true;
+    else if (name == "http") c.http = std::make_shared<LuaHttpGrant>();
+    else if (name == "workspace") {}  // the directory itself comes with the tool's "workspace" setting
     else return make_error(ErrorCode::invalid_argument, "unknown capability '" + name + "'");
     return {};
   };
@@ -53,12 +59,26 @@ Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j) {
     if (it.key() == "workspace") {
       if (!it->is_string()) return make_error(ErrorCode::invalid_argument, "capabilities.workspace must be a path");
       c.workspace = it->get<std::string>();
+    } else if (it.key() == "http" && it->is_object()) {
+      auto g = std::make_shared<LuaHttpGrant>();
+      for (auto f = it->begin(); f != it->end(); ++f)
+        if (f.key() != "allow_hosts" && f.key() != "allow_private" && f.key() != "max_bytes" && f.key() != "max_requests")
+          return make_error(ErrorCode::invalid_argument, "capabilities.http: unknown setting '" + f.key() + "'");
+      if (auto st = http::policy_from_settings(*it, &g->policy, &g->limits); !st)
+        return make_error(ErrorCode::invalid_argument, "capabilities.http: " + st.error().message);
+      if (it->contains("max_requests")) {
+        const auto& m = (*it)["max_requests"];
+        if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > 1000)
+          return make_error(ErrorCode::invalid_argument, "capabilities.http.max_requests must be an integer in 1..1000");
+        g->max_requests = m.get<int>();
+      }
+      c.http = std::move(g);
     } else {
       if (!it->is_boolean())
         return make_error(ErrorCode::invalid_argument, "capabilities." + it.key() + " must be true or false");
       if (it.key() == "workspace_write") c.workspace_write = it->get<bool>();
       else if (it->get<bool>()) GLM_TRY(grant(it.key()));
-      else if (it.key() != "json" && it.key() != "re" && it.key() != "log" && it.key() != "time")
+      else if (it.key() != "json" && it.key() != "re" && it.key() != "log" && it.key() != "time" && it.key() != "http")
         return make_error(ErrorCode::invalid_argument, "unknown capability '" + it.key() + "'");
     }
   }
@@ -66,6 +86,8 @@ Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j) {
 }
 
 Status prepare_host_api(LuaCallContext& c) {
+  if (c.caps.http && !c.caps.http->client)
+    return make_error(ErrorCode::invalid_argument, "the http capability has no HTTP client (a set-up error)");
   if (c.caps.workspace.empty()) return {};
   c.workspace_fd = ::open(c.caps.workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (c.workspace_fd < 0)
@@ -522,6 +544,129 @@ int fs_exists(lua_State* L) {
   return 1;
 }
 
+// ---- http -----------------------------------------------------------------------------------------------
+
+// Reads http.request's argument into c.http_request. Raises on a malformed argument (before any C++ object
+// with a destructor is live on this frame).
+void read_http_args(lua_State* L, LuaCallContext& c) {
+  c.http_request = http::HttpRequest{};
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    size_t n = 0;
+    const char* u = lua_tolstring(L, 1, &n);
+    c.http_request.url.assign(u, n);
+    return;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size_t n = 0;
+  if (lua_getfield(L, 1, "url") != LUA_TSTRING) raise_error(L, ErrorCode::invalid_argument, "http.request: url must be a string");
+  const char* s = lua_tolstring(L, -1, &n);
+  c.http_request.url.assign(s, n);
+  lua_pop(L, 1);
+  int t = lua_getfield(L, 1, "method");
+  if (t == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, &n);
+    c.http_request.method.assign(s, n);
+    for (char& ch : c.http_request.method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  } else if (t != LUA_TNIL) {
+    raise_error(L, ErrorCode::invalid_argument, "http.request: method must be a string");
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, 1, "body");
+  if (t == LUA_TSTRING) {
+    s = lua_tolstring(L, -1, &n);
+    c.http_request.body.assign(s, n);
+  } else if (t != LUA_TNIL) {
+    raise_error(L, ErrorCode::invalid_argument, "http.request: body must be a string (json.encode a table)");
+  }
+  lua_pop(L, 1);
+  t = lua_getfield(L, 1, "headers");
+  if (t == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        raise_error(L, ErrorCode::invalid_argument, "http.request: headers must map names to strings");
+      if (c.http_request.headers.size() >= 64) raise_error(L, ErrorCode::invalid_argument, "http.request: too many headers");
+      size_t kn = 0, vn = 0;
+      const char* k = lua_tolstring(L, -2, &kn);
+      const char* v = lua_tolstring(L, -1, &vn);
+      c.http_request.headers.emplace_back(std::string(k, kn), std::string(v, vn));
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    raise_error(L, ErrorCode::invalid_argument, "http.request: headers must be a table");
+  }
+  lua_pop(L, 1);
+}
+
+enum class HttpWait { done, failed, deadline, cancelled };
+
+// Runs c.http_request and waits for it on this (worker) thread, never past the call's deadline or cancel.
+// On done the answer is in c.http_response; on failed the kind is returned in *kind, the message in c.scratch.
+HttpWait http_fetch_impl(LuaCallContext& c, ErrorCode* kind) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<http::HttpResponse>> result;
+  };
+  auto w = std::make_shared<Waiter>();
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  const LuaHttpGrant& g = *c.caps.http;
+  http::FetchLimits limits = g.limits;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - Clock::now()).count();
+  // The transfer may outlive the call's deadline by a little: the wait below ends first and the call ends as a
+  // timeout (which pcall cannot catch), not as the request's own, catchable timeout.
+  limits.total_timeout_ms = std::max<long>(1, std::min<long>(limits.total_timeout_ms, static_cast<long>(left) + 100));
+  limits.max_body_bytes = std::min(limits.max_body_bytes, c.limits.memory_bytes);
+  g.client->fetch(std::move(c.http_request), g.policy, limits, stop, [w](Result<http::HttpResponse> r) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->result = std::move(r);
+    w->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(w->mu);
+  for (;;) {  // wake every 10 ms for the call's cancel flag (set by another thread, without a notify)
+    if (w->result) break;
+    if (c.cancel && c.cancel->load(std::memory_order_relaxed)) { stop->store(true); return HttpWait::cancelled; }
+    if (Clock::now() >= c.deadline) { stop->store(true); return HttpWait::deadline; }
+    w->cv.wait_until(lock, std::min(c.deadline, Clock::now() + std::chrono::milliseconds(10)));
+  }
+  if (Clock::now() >= c.deadline) return HttpWait::deadline;
+  if (!*w->result) {
+    *kind = w->result->error().code;
+    c.scratch = w->result->error().message;
+    return HttpWait::failed;
+  }
+  c.http_response = std::move(*w->result).value();
+  return HttpWait::done;
+}
+
+int http_request(lua_State* L) {
+  LuaCallContext& c = ctx_of(L);
+  if (c.http_requests >= c.caps.http->max_requests)
+    raise_error(L, ErrorCode::forbidden, "http.request: at most %d requests per call", c.caps.http->max_requests);
+  read_http_args(L, c);
+  ++c.http_requests;
+  ErrorCode kind = ErrorCode::io;
+  switch (http_fetch_impl(c, &kind)) {
+    case HttpWait::deadline: trip(L, ErrorCode::timeout, "deadline exceeded");
+    case HttpWait::cancelled: trip(L, ErrorCode::cancelled, "call cancelled");
+    case HttpWait::failed:
+      // A timeout of the request itself (shorter than the call's) is still the request's error, catchable.
+      raise_error(L, kind, "http.request: %s", c.scratch.c_str());
+    case HttpWait::done: break;
+  }
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, c.http_response.status);
+  lua_setfield(L, -2, "status");
+  lua_pushlstring(L, c.http_response.body.data(), c.http_response.body.size());
+  lua_setfield(L, -2, "body");
+  lua_pushlstring(L, c.http_response.content_type.data(), c.http_response.content_type.size());
+  lua_setfield(L, -2, "content_type");
+  lua_pushlstring(L, c.http_response.url.data(), c.http_response.url.size());
+  lua_setfield(L, -2, "url");
+  c.http_response = http::HttpResponse{};
+  return 1;
+}
+
 void new_module(lua_State* L, const char* name, const luaL_Reg* fns) {
   lua_newtable(L);
   luaL_setfuncs(L, fns, 0);
@@ -557,6 +702,10 @@ void register_host_api(lua_State* L) {
     static const luaL_Reg fns[] = {
         {"read", fs_read}, {"write", fs_write}, {"list", fs_list}, {"exists", fs_exists}, {nullptr, nullptr}};
     new_module(L, "fs", fns);
+  }
+  if (c.caps.http) {
+    static const luaL_Reg fns[] = {{"request", http_request}, {nullptr, nullptr}};
+    new_module(L, "http", fns);
   }
 }
 

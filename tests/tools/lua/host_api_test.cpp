@@ -107,7 +107,7 @@ TEST(LuaHostApi, CapabilitiesFromJson) {
   auto o = capabilities_from_json(nlohmann::json::parse(R"({"time": true, "workspace": "/tmp", "workspace_write": true})"));
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(o->time && o->workspace == "/tmp" && o->workspace_write);
-  EXPECT_FALSE(capabilities_from_json(nlohmann::json::parse(R"(["http"])")).ok());
+  EXPECT_FALSE(capabilities_from_json(nlohmann::json::parse(R"(["net"])")).ok());
   EXPECT_FALSE(capabilities_from_json(nlohmann::json::parse(R"({"os": true})")).ok());
 }
 

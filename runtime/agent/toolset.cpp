@@ -41,7 +41,12 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
   Toolset ts;
   ts.pool = std::make_shared<tools::lua::WorkerPool>();
   ts.registry = std::make_shared<tools::ToolRegistry>();
-  std::shared_ptr<tools::http::HttpClient> http_client;  // one per toolset, shared by its http tools
+  // One per toolset, made on first use: http tools, Lua http.request and MCP over HTTP share its transfer thread.
+  std::shared_ptr<tools::http::HttpClient> http_client;
+  auto shared_http = [&http_client] {
+    if (!http_client) http_client = tools::http::HttpClient::create();
+    return http_client;
+  };
   for (const auto& t : cfg.tools) {
     std::shared_ptr<tools::Tool> tool;
     if (t.type == "lua") {
@@ -59,10 +64,7 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
         if (!c) return at(t, c.error());
         caps.http = c->http;
       }
-      if (caps.http) {  // Lua's http.request shares the toolset's client (one transfer thread, pooled connections)
-        if (!http_client) http_client = tools::http::HttpClient::create();
-        caps.http->client = http_client;
-      }
+      if (caps.http) caps.http->client = shared_http();
       auto lt = tools::lua::LuaTool::create(std::move(src).value(), to_spec(t), lua_limits(t), caps, ts.pool);
       if (!lt) return at(t, lt.error());
       tool = std::move(lt).value();
@@ -77,19 +79,19 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
       if (!wt) return at(t, wt.error());
       tool = std::move(wt).value();
     } else if (t.type == "http") {  // tools/http (issue 6): a declarative endpoint behind the address policy
-      if (!http_client) http_client = tools::http::HttpClient::create();
       double timeout_s = t.limits.timeout_s > 0 ? t.limits.timeout_s : cfg.limits.tool_timeout_s;
       size_t out_bytes = static_cast<size_t>(t.limits.output_bytes > 0 ? t.limits.output_bytes : cfg.limits.max_tool_output_bytes);
       auto hc = tools::http::config_from_settings(to_spec(t), nlohmann::json::parse(t.settings.dump()), timeout_s,
                                                   out_bytes, cfg.secrets);
       if (!hc) return at(t, hc.error());
-      auto ht = tools::http::HttpTool::create(std::move(hc).value(), http_client);
+      auto ht = tools::http::HttpTool::create(std::move(hc).value(), shared_http());
       if (!ht) return at(t, ht.error());
       tool = std::move(ht).value();
-    } else if (t.type == "mcp") {  // tools/mcp (issue 6): spawn the server, list its tools as "<server>.<tool>"
+    } else if (t.type == "mcp") {  // tools/mcp: start (stdio) or reach (HTTP) the server; its tools are "<server>.<tool>"
       double timeout_s = t.limits.timeout_s > 0 ? t.limits.timeout_s : cfg.limits.tool_timeout_s;
       auto mc = tools::mcp::config_from_settings(t.name, nlohmann::json::parse(t.settings.dump()), timeout_s, cfg.secrets);
       if (!mc) return at(t, mc.error());
+      if (!mc->url.empty()) mc->http_client = shared_http();  // streamable HTTP
       auto server = tools::mcp::McpServer::start(std::move(mc).value());
       if (!server) return at(t, server.error());
       for (const auto& mt : (*server)->tools()) GLM_TRY(ts.registry->add(mt));  // each tool keeps the server alive

@@ -249,6 +249,20 @@ void read_tool_limits(Reader& r, Reader::Obj& parent, ToolLimits* l) {
   r.finish(*o, "tool limits");
 }
 
+// An object of strings (headers, query, env), each value ${VAR}-interpolated, stored as settings[key].
+void read_string_object(Reader& r, Reader::Obj& o, const char* key, ojson* settings) {
+  const ojson* h = r.field(o, key, false);
+  if (!h) return;
+  if (!h->is_object()) { r.error(r.child(o, key), std::string("\"") + key + "\" must be an object of strings"); return; }
+  ojson out = ojson::object();
+  for (auto it = h->begin(); it != h->end(); ++it) {
+    std::string p = r.child(o, key) + "/" + pointer_escape(it.key());
+    if (!it->is_string()) { r.error(p, "must be a string"); continue; }
+    out[it.key()] = r.interpolate(it->get<std::string>(), p);
+  }
+  (*settings)[key] = out;
+}
+
 void read_tool(Reader& r, const ojson& j, const std::string& ptr, AgentConfig* cfg) {
   auto o = r.object(j, ptr, "a tool");
   if (!o) return;
@@ -343,18 +357,7 @@ void read_tool(Reader& r, const ojson& j, const std::string& ptr, AgentConfig* c
     r.one_of(*o, "method", &method, {"GET", "POST", "PUT", "PATCH", "DELETE"});
     t.settings["method"] = method;
     if (r.str(*o, "url", &url, true, true)) t.settings["url"] = url;
-    for (const char* key : {"headers", "query"}) {
-      if (const ojson* h = r.field(*o, key, false)) {
-        if (!h->is_object()) { r.error(r.child(*o, key), std::string("\"") + key + "\" must be an object of strings"); continue; }
-        ojson out = ojson::object();
-        for (auto it = h->begin(); it != h->end(); ++it) {
-          std::string p = r.child(*o, key) + "/" + pointer_escape(it.key());
-          if (!it->is_string()) { r.error(p, "must be a string"); continue; }
-          out[it.key()] = r.interpolate(it->get<std::string>(), p);
-        }
-        t.settings[key] = out;
-      }
-    }
+    for (const char* key : {"headers", "query"}) read_string_object(r, *o, key, &t.settings);
     for (const char* key : {"body", "extract", "allow_hosts", "allow_private"})
       if (const ojson* v = r.field(*o, key, false)) t.settings[key] = *v;
     int64_t max_bytes = 0;
@@ -385,17 +388,11 @@ void read_tool(Reader& r, const ojson& j, const std::string& ptr, AgentConfig* c
       }
     t.settings["args"] = args;
   }
-  if (const ojson* e = r.field(*o, "env", false)) {
-    ojson env = ojson::object();
-    if (!e->is_object()) r.error(r.child(*o, "env"), "\"env\" must be an object of strings");
-    else
-      for (auto it = e->begin(); it != e->end(); ++it) {
-        std::string p = r.child(*o, "env") + "/" + pointer_escape(it.key());
-        if (!it->is_string()) r.error(p, "must be a string");
-        else env[it.key()] = r.interpolate(it->get<std::string>(), p);
-      }
-    t.settings["env"] = env;
-  }
+  read_string_object(r, *o, "env", &t.settings);
+  // HTTP transport: headers (${VAR} for tokens, redacted like every secret) and the address policy of http tools.
+  read_string_object(r, *o, "headers", &t.settings);
+  for (const char* key : {"allow_hosts", "allow_private"})
+    if (const ojson* v = r.field(*o, key, false)) t.settings[key] = *v;
   if (const ojson* v = r.field(*o, "tools", false)) t.settings["tools"] = *v;
   read_tool_limits(r, *o, &t.limits);
   r.finish(*o, "an mcp server");

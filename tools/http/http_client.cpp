@@ -219,6 +219,12 @@ Status build_easy(Transfer& t) {
 
 }  // namespace
 
+const std::string* HttpResponse::header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return &v;
+  return nullptr;
+}
+
 Status check_header(const std::string& name, const std::string& value) {
   static const std::string tchar = "!#$%&'*+-.^_`|~";
   if (name.empty()) return err(ErrorCode::invalid_argument, "empty header name");
@@ -369,6 +375,11 @@ struct HttpClient::State {
     if (ct) r.content_type = ct;
     r.body = std::move(t->body);
     r.url = t->req.url;
+    for (curl_header* h = nullptr; (h = curl_easy_nextheader(t->easy, CURLH_HEADER, -1, h)) != nullptr;) {
+      std::string name = h->name;
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      r.headers.emplace_back(std::move(name), h->value);
+    }
     finish(t, std::move(r));
   }
 

@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct HttpResponse {
   std::string content_type;
   std::string body;             // decoded
   std::string url;              // the final URL after redirects
+  std::vector<std::pair<std::string, std::string>> headers;  // of the final response; names lower-cased
+
+  const std::string* header(std::string_view lower_name) const;  // the first one so named, or null
 };
 
 struct FetchLimits {

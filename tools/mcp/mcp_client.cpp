@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "base/redact.h"
+#include "tools/http/http_tool.h"
 #include "tools/registry.h"
 
 extern char** environ;
@@ -75,6 +76,8 @@ void stop_child(pid_t pid, int in_fd) {
 
 }  // namespace
 
+thread_local bool t_posting = false;  // this thread is inside HttpClient::fetch (see Core::post_locked)
+
 struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
   McpServerConfig cfg;
   std::string path;  // resolved command
@@ -96,6 +99,11 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
   std::deque<std::string> log_lines;
   bool stop = false;
   std::thread watchdog;
+  // HTTP transport.
+  std::string session_id;  // Mcp-Session-Id of the current session
+  std::string protocol;    // negotiated version, sent as MCP-Protocol-Version after initialize
+
+  bool is_http() const { return !cfg.url.empty(); }
 
   void log(std::string line) {  // mu held
     log_lines.push_back(redact(std::move(line), cfg.secrets));
@@ -110,6 +118,10 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
 
   // Writes one line without blocking; mu held.
   Status write_line(const Json& msg) {
+    if (is_http()) {
+      post_locked(msg, nullptr);
+      return {};
+    }
     if (child.in < 0) return err(ErrorCode::unavailable, "MCP server " + cfg.name + " is not running");
     std::string line = msg.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
     size_t off = 0;
@@ -128,6 +140,7 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
 
   // Spawns the child and sends initialize; mu held. Completion of the handshake flushes `waiting`.
   Status spawn_locked() {
+    if (is_http()) return connect_http_locked();
     // stdin is a socket pair so that writes can use MSG_NOSIGNAL (a dead child gives EPIPE, not SIGPIPE).
     int in[2], out[2], er[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC))
@@ -157,13 +170,19 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
     int gen = child.generation;
     std::thread([self, fd = out[0], gen, pid] { self->read_stdout(fd, gen, pid); }).detach();
     std::thread([self, fd = er[0]] { self->read_stderr(fd); }).detach();
+    send_initialize_locked();
+    return {};
+  }
+
+  // mu held: the handshake's first message, for the current generation.
+  void send_initialize_locked() {
     Json params = {{"protocolVersion", kProtocolVersion},
                    {"capabilities", Json::object()},
                    {"clientInfo", {{"name", "glm-agent"}, {"version", "0.1"}}}};
-    send_request_locked("initialize", params, cfg.setup_timeout_s, nullptr, [self, gen](Result<Json> r) {
+    send_request_locked("initialize", params, cfg.setup_timeout_s, nullptr,
+                        [self = shared_from_this(), gen = child.generation](Result<Json> r) {
       self->on_initialized(gen, std::move(r));
     });
-    return {};
   }
 
   void on_initialized(int gen, Result<Json> r) {
@@ -181,6 +200,13 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
         st = err(r.error().code == ErrorCode::timeout ? ErrorCode::timeout : ErrorCode::unavailable,
                  "MCP server " + cfg.name + " failed to initialize: " + r.error().message + recent_logs());
       }
+      if (st) protocol = r->value("protocolVersion", "");
+      if (st && is_http()) {  // requests wait until the server has acknowledged notifications/initialized
+        auto self = shared_from_this();
+        post_locked(Json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}},
+                    [self, gen](Status ack) { self->finish_http_handshake(gen, std::move(ack)); });
+        return;
+      }
       if (st) {
         st = write_line(Json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
       }
@@ -189,6 +215,177 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
       flush.swap(waiting);
     }
     for (auto& f : flush) f(st);
+  }
+
+  // ---- streamable HTTP ----------------------------------------------------------------------------------
+
+  // mu held: a new session (no process: the generation still numbers sessions); sends initialize.
+  Status connect_http_locked() {
+    if (!cfg.http_client) cfg.http_client = http::HttpClient::create();
+    child = Child{-1, -1, -1, -1, ++generation};
+    session_id.clear();
+    protocol.clear();
+    if (spawns++ > 0) log("[glm-agent] re-initializing MCP server " + cfg.name);
+    state = State::starting;
+    send_initialize_locked();
+    return {};
+  }
+
+  void finish_http_handshake(int gen, Status ack) {
+    std::vector<std::function<void(Status)>> flush;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (gen != generation) return;
+      if (ack) {
+        state = State::ready;
+      } else {
+        ack = err(ErrorCode::unavailable, "MCP server " + cfg.name + " refused notifications/initialized: " + ack.error().message);
+        kill_locked();
+      }
+      flush.swap(waiting);
+    }
+    for (auto& f : flush) f(ack);
+  }
+
+  // mu held: POSTs one message. `after` (optional) runs once the reply has been handled, with its status.
+  void post_locked(Json msg, std::function<void(Status)> after) {
+    http::HttpRequest req;
+    req.method = "POST";
+    req.url = cfg.url;
+    req.headers = cfg.headers;
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back("Accept", "application/json, text/event-stream");
+    if (!session_id.empty()) req.headers.emplace_back("Mcp-Session-Id", session_id);
+    if (!protocol.empty()) req.headers.emplace_back("MCP-Protocol-Version", protocol);
+    req.body = msg.dump(-1, ' ', false, Json::error_handler_t::replace);
+    http::FetchLimits lim;
+    lim.total_timeout_ms = static_cast<long>((std::max(cfg.request_timeout_s, cfg.setup_timeout_s) + 5) * 1000);
+    lim.low_speed_bytes = 0;  // an SSE reply may stay silent while the tool runs; the request timeout bounds it
+    lim.max_body_bytes = cfg.max_line_bytes;
+    auto self = shared_from_this();
+    int gen = child.generation;
+    t_posting = true;  // a request refused before any I/O completes inline, with mu held: hand it to a thread
+    cfg.http_client->fetch(std::move(req), cfg.policy, lim, nullptr,
+                           [self, gen, msg = std::move(msg), after = std::move(after)](Result<http::HttpResponse> r) mutable {
+      if (t_posting) {
+        std::thread([self, gen, msg = std::move(msg), after = std::move(after), r = std::move(r)]() mutable {
+          self->on_http_reply(gen, msg, std::move(r), std::move(after));
+        }).detach();
+        return;
+      }
+      self->on_http_reply(gen, msg, std::move(r), std::move(after));
+    });
+    t_posting = false;
+  }
+
+  // The pending call `id` of generation `gen`, removed; an empty function when there is none.
+  std::function<void(Result<Json>)> take_pending(int64_t id, int gen, Pending* out = nullptr) {
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = pending.find(id);
+    if (it == pending.end() || it->second.generation != gen) return {};
+    if (out) *out = it->second;
+    auto done = std::move(it->second.done);
+    pending.erase(it);
+    return done;
+  }
+
+  void on_http_reply(int gen, const Json& sent, Result<http::HttpResponse> r, std::function<void(Status)> after) {
+    const bool is_request = sent.contains("id") && sent.contains("method");
+    const int64_t id = is_request && sent["id"].is_number_integer() ? sent["id"].get<int64_t>() : -1;
+    const std::string method = sent.value("method", "");
+    auto finish = [&](Status st) { if (after) after(std::move(st)); };
+    if (!r) {
+      Error e{r.error().code == ErrorCode::forbidden ? ErrorCode::forbidden : ErrorCode::unavailable,
+              "MCP server " + cfg.name + " (" + cfg.url + "): " + redact(r.error().message, cfg.secrets)};
+      if (is_request) fail_generation(gen, e);
+      return finish(e);
+    }
+    const http::HttpResponse& resp = *r;
+    if (resp.status == 404 && method != "initialize") {
+      bool expired;
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        expired = gen == child.generation && !session_id.empty();
+        if (expired) {
+          log("[glm-agent] MCP session expired (HTTP 404); re-initializing");
+          state = State::dead;
+          ++generation;
+        }
+      }
+      Pending p;
+      if (is_request) {
+        if (auto done = take_pending(id, gen, &p)) {
+          if (expired || p.generation != generation) {  // once, behind a fresh handshake
+            double left = std::max(0.1, std::chrono::duration<double>(p.deadline - Clock::now()).count());
+            request(method, sent.value("params", Json::object()), left, p.cancel, std::move(done));
+          } else {
+            done(err(ErrorCode::unavailable, "MCP server " + cfg.name + ": HTTP 404"));
+          }
+        }
+      }
+      return finish(err(ErrorCode::unavailable, "HTTP 404"));
+    }
+    if (resp.status >= 400 || (resp.status == 202 && is_request)) {
+      std::string body = resp.body.substr(0, 300);
+      Error e{resp.status == 401 || resp.status == 403 ? ErrorCode::forbidden : ErrorCode::unavailable,
+              redact("MCP server " + cfg.name + ": HTTP " + std::to_string(resp.status) +
+                         (resp.status == 202 ? " without a response" : ": " + body), cfg.secrets)};
+      if (is_request)
+        if (auto done = take_pending(id, gen)) done(e);
+      return finish(e);
+    }
+    if (method == "initialize") {
+      std::lock_guard<std::mutex> lk(mu);
+      if (gen == child.generation)
+        if (const std::string* sid = resp.header("mcp-session-id")) session_id = *sid;
+    }
+    std::string_view ct = resp.content_type;
+    if (resp.status == 200 && ct.rfind("text/event-stream", 0) == 0) {
+      for (const std::string& data : sse_data_events(resp.body)) handle_message(gen, data);
+    } else if (resp.status == 200 && ct.rfind("application/json", 0) == 0) {
+      Json j = Json::parse(resp.body, nullptr, false);
+      if (j.is_array())
+        for (const auto& m : j) handle_message(gen, m.dump());
+      else
+        handle_message(gen, resp.body);
+    } else if (resp.status != 202 && resp.status != 200 && resp.status != 204) {
+      Error e{ErrorCode::unavailable, "MCP server " + cfg.name + ": unexpected HTTP " + std::to_string(resp.status)};
+      if (is_request)
+        if (auto done = take_pending(id, gen)) done(e);
+      return finish(e);
+    }
+    if (is_request)  // the reply ended without our response
+      if (auto done = take_pending(id, gen))
+        done(err(ErrorCode::unavailable, "MCP server " + cfg.name + " replied without a response to " + method));
+    finish({});
+  }
+
+  // The data of each event of an SSE body ("data:" lines joined by newlines; other fields ignored).
+  static std::vector<std::string> sse_data_events(std::string_view body) {
+    std::vector<std::string> out;
+    std::string data;
+    bool has_data = false;
+    size_t at = 0;
+    while (at <= body.size()) {
+      size_t nl = body.find('\n', at);
+      std::string_view line = body.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) {
+        if (has_data) out.push_back(std::move(data));
+        data.clear();
+        has_data = false;
+      } else if (line.rfind("data:", 0) == 0) {
+        std::string_view v = line.substr(5);
+        if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+        if (has_data) data += '\n';
+        data.append(v);
+        has_data = true;
+      }
+      if (nl == std::string_view::npos) break;
+      at = nl + 1;
+    }
+    if (has_data) out.push_back(std::move(data));
+    return out;
   }
 
   // mu held: the child is gone or unusable; the reader reaps it.
@@ -391,6 +588,14 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
       stop = true;
       left.swap(pending);
       flush.swap(waiting);
+      if (is_http() && !session_id.empty() && cfg.http_client) {  // end the session; nobody waits for the answer
+        http::HttpRequest del{"DELETE", cfg.url, cfg.headers, {}};
+        del.headers.emplace_back("Mcp-Session-Id", session_id);
+        http::FetchLimits lim;
+        lim.total_timeout_ms = 2000;
+        cfg.http_client->fetch(std::move(del), cfg.policy, lim, nullptr, [](Result<http::HttpResponse>) {});
+        session_id.clear();
+      }
       pid = child.pid;
       in_fd = child.in;
       child.pid = -1;
@@ -479,25 +684,41 @@ Result<McpServerConfig> config_from_settings(const std::string& name, const Json
   McpServerConfig c;
   c.name = name;
   try {
-    if (!s.contains("command")) return err(ErrorCode::unsupported, "mcp server \"" + name + "\": only the stdio transport (\"command\") is implemented");
-    c.command = s["command"].get<std::string>();
+    if (s.contains("command") == s.contains("url"))
+      return err(ErrorCode::invalid_argument, "mcp server \"" + name + "\": needs exactly one of \"command\" or \"url\"");
+    if (s.contains("command")) c.command = s["command"].get<std::string>();
+    if (s.contains("url")) c.url = s["url"].get<std::string>();
     if (s.contains("args")) c.args = s["args"].get<std::vector<std::string>>();
     if (s.contains("env")) c.env = s["env"].get<std::map<std::string, std::string>>();
+    if (s.contains("headers"))
+      for (auto it = s["headers"].begin(); it != s["headers"].end(); ++it) {
+        GLM_TRY(http::check_header(it.key(), it->get<std::string>()));
+        c.headers.emplace_back(it.key(), it->get<std::string>());
+      }
     if (s.contains("tools")) c.allow = s["tools"].get<std::vector<std::string>>();
   } catch (const std::exception& e) {
     return err(ErrorCode::invalid_argument, "mcp server \"" + name + "\": " + e.what());
   }
+  http::FetchLimits unused;
+  if (auto st = http::policy_from_settings(s, &c.policy, &unused); !st)
+    return err(ErrorCode::invalid_argument, "mcp server \"" + name + "\": " + st.error().message);
   if (timeout_s > 0) c.request_timeout_s = timeout_s;
   c.secrets = std::move(secrets);
   return c;
 }
 
 Result<std::shared_ptr<McpServer>> McpServer::start(McpServerConfig cfg) {
-  auto path = find_on_path(cfg.command);
-  if (!path) return path.take_error();
+  std::string path;
+  if (cfg.url.empty()) {
+    auto p = find_on_path(cfg.command);
+    if (!p) return p.take_error();
+    path = *p;
+  } else if (!cfg.http_client) {
+    cfg.http_client = http::HttpClient::create();
+  }
   auto core = std::make_shared<Core>();
   core->cfg = std::move(cfg);
-  core->path = *path;
+  core->path = path;
   core->watchdog = std::thread([core] { core->watchdog_main(); });
   std::shared_ptr<McpServer> server(new McpServer(std::make_shared<Guard>(core)));
   const auto& c = core->cfg;

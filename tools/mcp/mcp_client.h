@@ -1,4 +1,5 @@
-// tools/mcp/mcp_client.h — a Model Context Protocol client (protocol 2025-11-25) over stdio, and its tools.
+// tools/mcp/mcp_client.h — a Model Context Protocol client (protocol 2025-11-25) over stdio or streamable HTTP,
+// and its tools.
 //
 //   McpServerConfig cfg{.name = "time", .command = "/usr/bin/python3", .args = {"-m", "mcp_server_time"}};
 //   auto server = McpServer::start(cfg);                 // spawn, initialize, tools/list (all pages); blocks
@@ -9,6 +10,14 @@
 //   kept as logs (last 200 lines, logs()). Handshake: initialize {protocolVersion 2025-11-25} ->
 //   notifications/initialized; a server answering another version we know (2025-06-18, 2025-03-26,
 //   2024-11-05) is accepted, anything else refused. Server requests: ping answered, others get -32601.
+// streamable HTTP transport (cfg.url set instead of cfg.command): every message is one POST to the endpoint
+//   through tools/http's HttpClient and AddressPolicy (cfg.policy: a local server needs allow_private), with
+//   Accept: application/json, text/event-stream; cfg.headers on every request; the Mcp-Session-Id the server
+//   gives at initialize and MCP-Protocol-Version afterwards. Replies: application/json (one message or an array)
+//   or an SSE stream whose data events are messages (requests and notifications before the response are
+//   handled as on stdio); 202 for notifications. A 404 while holding a session means it expired: the client
+//   re-initializes and re-sends the request once. Other HTTP errors fail the request (401/403: forbidden).
+//   The session is ended with DELETE at shutdown. notifications/initialized is acknowledged before any request.
 // Results: tools/call {content, structuredContent, isError} -> ToolResult: isError -> failure `runtime` with the
 //   text; structuredContent -> that JSON; all-text content -> the joined text; otherwise the content array
 //   (binary data replaced by a short note). JSON-RPC errors -> failure (invalid_argument for -32602, else runtime).
@@ -29,6 +38,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "tools/http/http_client.h"
 #include "tools/tool.h"
 
 namespace glm::tools::mcp {
@@ -45,6 +55,11 @@ struct McpServerConfig {
   double setup_timeout_s = 20;      // initialize and tools/list
   size_t max_line_bytes = 4 << 20;
   std::vector<std::string> secrets; // redacted from results and logs
+  // HTTP transport.
+  std::string url;                                           // the MCP endpoint; set: HTTP instead of stdio
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request (e.g. Authorization)
+  http::AddressPolicy policy;                                // what url may reach (loopback needs allow_private)
+  std::shared_ptr<http::HttpClient> http_client;             // shared with the toolset; created when null
 };
 
 class McpServer {
@@ -74,7 +89,8 @@ class McpServer {
   std::vector<std::shared_ptr<Tool>> tools_;
 };
 
-// From an agent config's mcp server settings {command, args, env, tools}. invalid_argument when malformed.
+// From an agent config's mcp server settings {command, args, env, tools} or {url, headers, allow_hosts,
+// allow_private, tools}. invalid_argument when malformed.
 Result<McpServerConfig> config_from_settings(const std::string& name, const Json& settings, double timeout_s,
                                              std::vector<std::string> secrets);
 

@@ -5,6 +5,12 @@ Tools: echo, add, fail (isError), structured, image, env (lists its environment)
 bigline (a line over any sane cap), garbage (malformed JSON), wrongid (answers another id first),
 plus filler_0..filler_4 so that tools/list needs several pages (2 tools per page).
 FAKE_MCP_VERSION overrides the protocol version it answers with.
+
+With --http it serves the streamable HTTP transport instead, on 127.0.0.1 (it prints "PORT n" first; it exits
+when its stdin closes): POST /mcp with sessions (Mcp-Session-Id; 404 for an unknown one), JSON replies, an SSE
+reply for echo (a log notification first), 202 for notifications, DELETE /mcp ending a session, and GET /stats
+({"initializes", "deletes", "protocol_errors"}). Extra tools: expire (forgets every session), whoami (whether
+Authorization is "Bearer test-token"), http500, notjson.
 """
 import json
 import os
@@ -108,5 +114,136 @@ def main():
     sys.stderr.write("stdin closed, bye\n")
 
 
+HTTP_TOOLS = TOOLS + [{"name": n, "inputSchema": OBJ} for n in ("expire", "whoami", "http500", "notjson")]
+
+
+def serve_http():
+    import http.server
+    import threading
+    import uuid
+
+    sessions = {}
+    stats = {"initializes": 0, "deletes": 0, "protocol_errors": 0}
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # head and body in separate writes would otherwise meet delayed ACKs
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, code, body=b"", ctype=None, headers=()):
+            self.send_response(code)
+            if ctype:
+                self.send_header("Content-Type", ctype)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def json_reply(self, msg, headers=()):
+            self.reply(200, json.dumps(msg).encode(), "application/json", headers)
+
+        def do_GET(self):
+            if self.path == "/stats":
+                with lock:
+                    return self.json_reply(dict(stats))
+            self.reply(405)
+
+        def do_DELETE(self):
+            sid = self.headers.get("Mcp-Session-Id")
+            with lock:
+                existed = sessions.pop(sid, None) is not None
+                stats["deletes"] += 1 if existed else 0
+            self.reply(200 if existed else 404)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path != "/mcp":
+                return self.reply(404)
+            accept = self.headers.get("Accept", "")
+            if "application/json" not in accept or "text/event-stream" not in accept:
+                return self.reply(406, b"Accept must list application/json and text/event-stream")
+            msg = json.loads(body)
+            method, mid, params = msg.get("method"), msg.get("id"), msg.get("params") or {}
+            if method == "initialize":
+                sid = uuid.uuid4().hex
+                with lock:
+                    sessions[sid] = False
+                    stats["initializes"] += 1
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": {
+                    "protocolVersion": VERSION, "capabilities": {"tools": {}}, "serverInfo": {"name": "fake-http", "version": "1"}}},
+                    [("Mcp-Session-Id", sid)])
+            sid = self.headers.get("Mcp-Session-Id")
+            if sid is None:
+                return self.reply(400, b"missing Mcp-Session-Id")
+            with lock:
+                known = sid in sessions
+                initialized = sessions.get(sid, False)
+            if not known:
+                return self.reply(404, b"unknown session")
+            if self.headers.get("MCP-Protocol-Version") != VERSION:
+                with lock:
+                    stats["protocol_errors"] += 1
+                return self.reply(400, b"bad MCP-Protocol-Version")
+            if method == "notifications/initialized":
+                with lock:
+                    sessions[sid] = True
+                return self.reply(202)
+            if mid is None:
+                return self.reply(202)
+            if not initialized:
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "error": {"code": -32600, "message": "not initialized"}})
+            if method == "tools/list":
+                start = int(params.get("cursor", "0"))
+                result = {"tools": HTTP_TOOLS[start:start + PAGE]}
+                if start + PAGE < len(HTTP_TOOLS):
+                    result["nextCursor"] = str(start + PAGE)
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": result})
+            name, args = params.get("name"), params.get("arguments") or {}
+            if name == "echo":  # an SSE stream: a notification, then the response
+                events = [{"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "echoing"}},
+                          {"jsonrpc": "2.0", "id": mid, "result": text(args.get("text", ""))}]
+                out = "".join("event: message\ndata: %s\n\n" % json.dumps(e) for e in events)
+                return self.reply(200, out.encode(), "text/event-stream")
+            if name == "add":
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": text(str(args.get("a", 0) + args.get("b", 0)))})
+            if name == "fail":
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": {"content": [{"type": "text", "text": "it broke"}], "isError": True}})
+            if name == "structured":
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": {"content": [], "structuredContent": {"x": 1}}})
+            if name == "slow":
+                time.sleep(float(args.get("seconds", 5)))
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": text("done")})
+            if name == "expire":
+                with lock:
+                    sessions.clear()
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": text("expired")})
+            if name == "whoami":
+                ok = self.headers.get("Authorization") == "Bearer test-token"
+                return self.json_reply({"jsonrpc": "2.0", "id": mid, "result": {"content": [], "structuredContent": {"authorized": ok}}})
+            if name == "http500":
+                return self.reply(500, b"internal trouble", "text/plain")
+            if name == "notjson":
+                return self.reply(200, b"this is not json", "application/json")
+            return self.json_reply({"jsonrpc": "2.0", "id": mid, "error": {"code": -32602, "message": "Unknown tool: %s" % name}})
+
+    class Server(http.server.ThreadingHTTPServer):
+        request_queue_size = 256  # the default backlog of 5 drops concurrent connections (1 s SYN retries)
+
+    server = Server(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdout.write("PORT %d\n" % server.server_address[1])
+    sys.stdout.flush()
+    sys.stdin.read()  # the test closes our stdin (or dies): stop
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    main()
+    if "--http" in sys.argv:
+        serve_http()
+    else:
+        main()

@@ -2,7 +2,7 @@
 """The official `openai` Python SDK against `glm-agent serve`: a chat, a streamed chat, a tool call round trip
 (plain and streamed), a json_schema answer (raw and through the SDK's pydantic `parse`), models and errors.
 
-Run by tests/runtime/server_http_test.cpp (ServerHttp.OfficialOpenAISdk) against the tiny random model;
+Run by tests/runtime/server_http_test.cpp (ServerHttp.OfficialOpenAISdk) against the demo model (model/demo);
 by hand: .venv/bin/python tests/runtime/openai_sdk_test.py --base-url http://127.0.0.1:8080/v1
 Prints one JSON object; exit 0 when every check passed, 1 otherwise (the failing check is named).
 """

@@ -588,15 +588,19 @@ TEST_F(ServerHttp, AgentsAreListedAndRun) {
 namespace glm::server {
 namespace {
 
-// The official OpenAI Python SDK (pinned in requirements.txt, in .venv) against this server.
+// The official OpenAI Python SDK (pinned in requirements.txt, in .venv) against this server, serving the shipped
+// demo checkpoint (the real GLM-4 tokenizer layout and chat format, as a user's `glm-agent serve` does).
 TEST_F(ServerHttp, OfficialOpenAISdk) {
   fs::path repo = fs::path(__FILE__).parent_path().parent_path().parent_path();
   std::string python = (repo / ".venv/bin/python").string();
   if (!fs::exists(python) || std::system((python + " -c 'import openai' >/dev/null 2>&1").c_str()) != 0)
     GTEST_SKIP() << "the openai package is not installed in .venv (run scripts/install_deps.sh): SDK checks skipped";
-  start();
+  start([](Services& s, ServerOptions&) {
+    s.engine = glm::testing::demo_generator();
+    s.config.model_name = "glm-agent-demo";
+  });
   std::string cmd = python + " " + (repo / "tests/runtime/openai_sdk_test.py").string() +
-                    " --base-url http://127.0.0.1:" + std::to_string(port_) + "/v1 2>&1";
+                    " --model glm-agent-demo --base-url http://127.0.0.1:" + std::to_string(port_) + "/v1 2>&1";
   auto r = glm::testing::run_command(cmd);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   auto last = r.out.substr(r.out.rfind('{') == std::string::npos ? 0 : r.out.rfind("\n{") + 1);

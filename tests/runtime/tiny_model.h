@@ -6,10 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
+#include "base/build_info.h"
 #include "model/cpu/cpu_engine.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
@@ -71,6 +73,23 @@ inline std::shared_ptr<agent::EngineGenerator> tiny_generator(int64_t context = 
   auto engine = make_cpu_engine(std::move(w), eo);
   if (!engine.ok()) throw std::runtime_error(engine.error().to_string());
   auto g = agent::EngineGenerator::create(std::move(engine).value(), tiny_glm_tokenizer(), "tiny", {});
+  if (!g.ok()) throw std::runtime_error(g.error().to_string());
+  return *g;
+}
+
+// The shipped demo checkpoint (model/demo, or $GLM_DEMO_MODEL) behind an EngineGenerator, loaded as the CLI
+// loads any model folder. Throws std::runtime_error on failure.
+inline std::shared_ptr<agent::EngineGenerator> demo_generator(int n_threads = 2) {
+  const char* env = std::getenv("GLM_DEMO_MODEL");
+  std::string dir = env ? env : std::string(GLM_SOURCE_DIR) + "/model/demo";
+  EngineOptions eo;
+  eo.n_threads = n_threads;
+  eo.max_seq_len = 2048;
+  auto engine = open_cpu_engine(dir, eo);
+  if (!engine.ok()) throw std::runtime_error(engine.error().to_string());
+  auto tok = Tokenizer::load(dir + "/tokenizer.json");
+  if (!tok.ok()) throw std::runtime_error(tok.error().to_string());
+  auto g = agent::EngineGenerator::create(std::move(engine).value(), std::move(tok).value(), "demo", {});
   if (!g.ok()) throw std::runtime_error(g.error().to_string());
   return *g;
 }

@@ -185,9 +185,106 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
   }
 }
 
+// ---- prefill / batched decode: a packed GEMM -------------------------------------------------------------
+//
+// Many tokens share each weight row, so the work is compute-bound: the rows of a 32-row block are converted to
+// f32 once (exactly: every dtype is widened, activations stay f32) and packed k-major, bp[k][32]; the micro
+// kernel then broadcasts one activation per token and does 2 FMAs per token per k into 2·T accumulators (the
+// outer-product form: no horizontal sums, 32 registers used well). Each lane sums its k in order within
+// segments of kSeg, folded into a running total, so the error is like the dot-product kernels' (no sum runs
+// over the whole row), and every output element is computed the same way whatever the row split.
+constexpr int kGemmRows = 32;
+constexpr int64_t kSeg = 128;
+
+// Packs rows [o, o + nr) (nr <= 32; missing rows zero) of all columns into bp[k][32], 32 columns at a time
+// through a 32×32 tile (4 KiB, in L1).
+template <class L>
+void pack_rows(const uint8_t* w, size_t rb, int64_t cols, int64_t o, int nr, float* bp) {
+  alignas(64) float tile[kGemmRows][32];
+  const int64_t nb = cols / 32;
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    for (int r = 0; r < nr; ++r) {
+      __m512 lo, hi;
+      L::load32(w + (o + r) * rb, kb, lo, hi);
+      _mm512_store_ps(tile[r], lo);
+      _mm512_store_ps(tile[r] + 16, hi);
+    }
+    float* dst = bp + kb * 32 * kGemmRows;
+    for (int j = 0; j < 32; ++j) {
+      int r = 0;
+      for (; r < nr; ++r) dst[j * kGemmRows + r] = tile[r][j];
+      for (; r < kGemmRows; ++r) dst[j * kGemmRows + r] = 0.0f;
+    }
+  }
+  for (int64_t k = nb * 32; k < cols; ++k) {  // the column tail of the non-block types
+    int r = 0;
+    for (; r < nr; ++r) bp[k * kGemmRows + r] = L::at(w + (o + r) * rb, k);
+    for (; r < kGemmRows; ++r) bp[k * kGemmRows + r] = 0.0f;
+  }
+}
+
+// T tokens × 32 rows: y[t * ldy + 0..31] (lanes beyond `mask` not stored).
+template <int T>
+inline void gemm_micro(const float* bp, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy,
+                       __mmask16 m0, __mmask16 m1) {
+  __m512 tot0[T], tot1[T];
+  for (int t = 0; t < T; ++t) tot0[t] = tot1[t] = _mm512_setzero_ps();
+  for (int64_t k0 = 0; k0 < cols; k0 += kSeg) {
+    const int64_t k1 = k0 + kSeg < cols ? k0 + kSeg : cols;
+    __m512 c0[T], c1[T];
+    for (int t = 0; t < T; ++t) c0[t] = c1[t] = _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; ++k) {
+      const __m512 b0 = _mm512_loadu_ps(bp + k * kGemmRows);
+      const __m512 b1 = _mm512_loadu_ps(bp + k * kGemmRows + 16);
+      for (int t = 0; t < T; ++t) {
+        const __m512 a = _mm512_set1_ps(x[t * ldx + k]);
+        c0[t] = _mm512_fmadd_ps(a, b0, c0[t]);
+        c1[t] = _mm512_fmadd_ps(a, b1, c1[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      tot0[t] = _mm512_add_ps(tot0[t], c0[t]);
+      tot1[t] = _mm512_add_ps(tot1[t], c1[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    _mm512_mask_storeu_ps(y + t * ldy, m0, tot0[t]);
+    _mm512_mask_storeu_ps(y + t * ldy + 16, m1, tot1[t]);
+  }
+}
+
+template <class L>
+void gemm(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
+          int64_t r0, int64_t r1) {
+  float* bp = scratch(size_t(cols) * kGemmRows);
+  constexpr int T = 6;  // 24 accumulators + 2 weight vectors + 1 broadcast of 32 zmm registers
+  for (int64_t o = r0; o < r1; o += kGemmRows) {
+    const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
+    pack_rows<L>(w, rb, cols, o, nr, bp);
+    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
+    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1);
+    int t = 0;
+    for (; t + T <= n_tok; t += T) gemm_micro<T>(bp, cols, x + t * ldx, ldx, y + t * ldy + o, ldy, m0, m1);
+    const float* xt = x + t * ldx;
+    float* yt = y + t * ldy + o;
+    switch (n_tok - t) {
+      case 5: gemm_micro<5>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
+      case 4: gemm_micro<4>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
+      case 3: gemm_micro<3>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
+      case 2: gemm_micro<2>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
+      case 1: gemm_micro<1>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
+      default: break;
+    }
+  }
+}
+
 template <class L>
 void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
          int64_t r0, int64_t r1) {
+  if (n_tok >= kGemmMinTokens) {
+    gemm<L>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1);
+    return;
+  }
   if (n_tok == 1) {
     int64_t o = r0;
     for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);

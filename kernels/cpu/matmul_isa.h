@@ -7,6 +7,10 @@
 
 namespace glm::kernels::isa_impl {
 
+// From this many tokens on, the AVX-512 kernels run the packed GEMM (compute-bound, f32 activations) instead of
+// per-row dot products, and quantized weights are widened rather than meeting int8 activations.
+inline constexpr int kGemmMinTokens = 8;
+
 // dtype is the integer value of DType. Same contract as matmul_rows().
 void matmul_rows_avx512(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const float* x, int64_t ldx,
                         int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);

@@ -95,13 +95,16 @@ class EngineEquivalenceTest : public ::testing::Test {
     EXPECT_TRUE(eng_->release_sequence(s).ok());
     return l;
   }
+  // Within float rounding of the largest logit. Prefill of 8+ tokens (packed GEMM, each lane summing its k in
+  // order) and decode (dot products, 16-lane partial sums) add in different orders, so the two agree to a few
+  // ulps per layer, not bit for bit; each is held to the float64 reference at 1e-4 by ForwardReferenceTest.
   static void expect_close(const float* a, const float* b, int64_t n, const char* what) {
     double num = 0, den = 0;
     for (int64_t i = 0; i < n; ++i) {
       num = std::max(num, std::fabs(double(a[i]) - b[i]));
       den = std::max(den, std::fabs(double(b[i])));
     }
-    EXPECT_LE(num, 1e-6 * den) << what;
+    EXPECT_LE(num, 1e-5 * den) << what;
   }
 
   Glm4Config cfg_;

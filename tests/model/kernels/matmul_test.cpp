@@ -40,9 +40,9 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
   for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
     for (int64_t cols : {32, 64, 100, 1024}) {
       if (dtype_is_blocked(t) && cols % 32) continue;
-      for (int64_t rows : {1, 7, 19}) {
+      for (int64_t rows : {1, 7, 19, 40}) {
         Mat m = random_mat(t, rows, cols, rng);
-        for (int n_tok : {1, 2, 3, 4, 5, 9}) {
+        for (int n_tok : {1, 2, 3, 4, 5, 8, 9, 13}) {  // 8 on: the packed GEMM
           const int64_t ldx = cols + 3, ldy = rows + 2;
           std::vector<float> x(static_cast<size_t>(n_tok * ldx));
           for (auto& v : x) v = nd(rng);
@@ -85,7 +85,7 @@ TEST(MatmulTest, ThreadedEqualsSingleThreaded) {
   std::mt19937 rng(3);
   ThreadPool one(1), three(3);
   for (DType t : {DType::bf16, DType::q8_0, DType::q4_0, DType::f32}) {
-    for (int n_tok : {1, 5}) {
+    for (int n_tok : {1, 5, 20}) {
       Mat m = random_mat(t, 301, 256, rng);
       std::vector<float> x(static_cast<size_t>(n_tok * 256));
       std::normal_distribution<float> nd(0, 1);

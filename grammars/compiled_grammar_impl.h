@@ -25,6 +25,10 @@ struct TokenCache {
 };
 
 void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, TokenCache* out);
+// The cache of `state` (whose clamped expression is `expr`) from the process-wide store, computed and stored on
+// a miss (or always computed, when sharing is off).
+std::shared_ptr<const TokenCache> shared_token_cache(const std::shared_ptr<const Vocab>& vocab, const ExprPool& pool,
+                                                     ExprId expr, Automaton& dfa, uint32_t state);
 // e with every counted repetition clamped as seen by strings of at most k bytes: min -> min(min, k+1),
 // max > k -> unbounded. States with equal clamped expressions decide every token of <= k bytes alike.
 ExprId clamp_counts(ExprPool& pool, ExprId e, uint32_t k, std::unordered_map<ExprId, ExprId>* memo);
@@ -48,11 +52,7 @@ struct CompiledGrammar::Impl {
     ExprId clamped = clamp_counts(pool, dfa.get(state).expr, k, &clamp_memo);
     uint32_t twin = dfa.state_of(clamped);
     if (twin >= caches.size()) caches.resize(dfa.n_states() + 64);
-    if (!caches[twin]) {
-      auto c = std::make_shared<TokenCache>();
-      compute_token_cache(dfa, *vocab, twin, c.get());
-      caches[twin] = std::move(c);
-    }
+    if (!caches[twin]) caches[twin] = shared_token_cache(vocab, pool, clamped, dfa, twin);
     if (state >= caches.size()) caches.resize(dfa.n_states() + 64);
     caches[state] = caches[twin];
     return *caches[state];

@@ -9,7 +9,9 @@
 // the vocabulary), inlines every non-recursive rule so that most grammars become one automaton, and
 // prepares the lazily built DFA of each remaining rule. It does no token-trie work: the per-state token
 // cache (which tokens a DFA state accepts or rejects on its own, the "adaptive token mask") is filled on
-// first use, so compile time stays well under a millisecond for typical schemas.
+// first use, so compile time stays well under a millisecond for typical schemas. Token caches are also shared
+// process-wide between grammars over the same vocabulary (keyed by the state's expression with rule calls
+// and special tokens anonymised): the string, number and key states every JSON schema has are walked once.
 // Owns (shared by copies): the expression pool, the automaton, the token caches, a reference to the vocab.
 // Threads: copies may be used from any threads; the lazily filled parts are guarded by one mutex, so
 // matchers of one CompiledGrammar on different threads serialise their fill_mask/advance calls.
@@ -42,5 +44,9 @@ class CompiledGrammar {
 
 // Takes the grammar by value: pass std::move(g) to avoid copying its expression pool.
 Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab);
+
+// The process-wide token cache store (on by default; 64 MiB, oldest entries dropped first). Off: every grammar
+// builds its own caches (benchmarks measure that first-use cost this way). Any thread.
+void set_shared_token_caches(bool on);
 
 }  // namespace glm::grammar

@@ -1,8 +1,13 @@
 // grammars/token_cache.cpp — the per-state token cache: a token-trie walk through one DFA state. Token
 // slices (grammars/vocab.h) that the state absorbs whole are decided by a small product check instead
 // of a walk; counted repetitions are clamped to the longest token first, so the states of a long
-// `maxLength` string share one cache.
+// `maxLength` string share one cache. Caches are shared between grammars through a process-wide store.
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
 #include <unordered_set>
 
 #include "grammars/compiled_grammar_impl.h"
@@ -128,6 +133,120 @@ void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, Tok
   } else {
     out->ids = std::move(ids);
   }
+}
+
+namespace {
+
+// The expression written out structurally, shared nodes once (post-order, children by index). Rule calls and
+// special tokens become bare markers: a token walk never takes their edges, and whether a state has call
+// edges (its `escape`) does not depend on which rule is called, so grammars numbering rules differently
+// still share their lexer states.
+std::string expr_key(const ExprPool& pool, ExprId root) {
+  std::string key;
+  std::unordered_map<ExprId, uint32_t> num;
+  auto put32 = [&key](uint32_t v) { key.append(reinterpret_cast<const char*>(&v), 4); };
+  std::vector<std::pair<ExprId, bool>> stack{{root, false}};
+  while (!stack.empty()) {
+    auto [e, expanded] = stack.back();
+    stack.pop_back();
+    if (num.count(e)) continue;
+    const ExprNode& n = pool.node(e);
+    std::vector<ExprId> kids;
+    switch (n.kind) {
+      case ExprKind::seq: kids = {n.a, n.b}; break;
+      case ExprKind::alt:
+      case ExprKind::conj: kids.assign(pool.kids(e).begin(), pool.kids(e).end()); break;
+      case ExprKind::repeat:
+      case ExprKind::neg: kids = {n.a}; break;
+      default: break;
+    }
+    if (!expanded) {
+      stack.push_back({e, true});
+      for (ExprId k : kids)
+        if (!num.count(k)) stack.push_back({k, false});
+      continue;
+    }
+    key.push_back(static_cast<char>(n.kind));
+    switch (n.kind) {
+      case ExprKind::bytes: {
+        const ByteSet& b = pool.byte_set(n.a);
+        key.append(reinterpret_cast<const char*>(b.w.data()), sizeof b.w);
+        break;
+      }
+      case ExprKind::repeat: put32(n.min); put32(n.max); break;
+      default: break;
+    }
+    put32(static_cast<uint32_t>(kids.size()));
+    for (ExprId k : kids) put32(num.at(k));
+    num.emplace(e, static_cast<uint32_t>(num.size()));
+  }
+  return key;
+}
+
+struct CacheStore {
+  struct Entry {
+    std::weak_ptr<const Vocab> vocab;
+    std::shared_ptr<const TokenCache> cache;
+    size_t bytes = 0;
+  };
+  static constexpr size_t kBudget = size_t{64} << 20;
+  std::mutex mu;
+  std::unordered_map<std::string, Entry> map;
+  std::deque<std::string> order;  // insertion order, for eviction
+  size_t bytes = 0;
+};
+
+CacheStore& store() {
+  static CacheStore* s = new CacheStore();  // never destroyed: grammars may outlive static destruction order
+  return *s;
+}
+
+std::atomic<bool> g_sharing{true};
+
+size_t cache_bytes(const TokenCache& c) {
+  return (c.ids.size() + c.bits.size() + c.uncertain.size()) * sizeof(uint32_t) + sizeof(TokenCache);
+}
+
+}  // namespace
+
+void set_shared_token_caches(bool on) { g_sharing.store(on); }
+
+std::shared_ptr<const TokenCache> shared_token_cache(const std::shared_ptr<const Vocab>& vocab, const ExprPool& pool,
+                                                     ExprId expr, Automaton& dfa, uint32_t state) {
+  if (!g_sharing.load(std::memory_order_relaxed)) {
+    auto c = std::make_shared<TokenCache>();
+    compute_token_cache(dfa, *vocab, state, c.get());
+    return c;
+  }
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(vocab.get())) + "|" + expr_key(pool, expr);
+  CacheStore& s = store();
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(key);
+    if (it != s.map.end()) {
+      if (auto v = it->second.vocab.lock(); v && v.get() == vocab.get()) return it->second.cache;
+      s.bytes -= it->second.bytes;  // a vocabulary freed and another allocated at its address
+      s.map.erase(it);
+    }
+  }
+  auto c = std::make_shared<TokenCache>();
+  compute_token_cache(dfa, *vocab, state, c.get());  // outside the lock: it walks the whole token trie
+  std::lock_guard<std::mutex> lock(s.mu);
+  const size_t bytes = cache_bytes(*c) + key.size();
+  if (bytes > CacheStore::kBudget / 4) return c;
+  auto [it, inserted] = s.map.emplace(key, CacheStore::Entry{vocab, c, bytes});
+  if (!inserted) return it->second.cache;  // another thread stored it meanwhile
+  s.order.push_back(std::move(key));
+  s.bytes += bytes;
+  while (s.bytes > CacheStore::kBudget && !s.order.empty()) {
+    auto old = s.map.find(s.order.front());
+    if (old != s.map.end()) {
+      s.bytes -= old->second.bytes;
+      s.map.erase(old);
+    }
+    s.order.pop_front();
+  }
+  return c;
 }
 
 }  // namespace glm::grammar

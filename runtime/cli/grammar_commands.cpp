@@ -1,5 +1,5 @@
 // `glm-agent grammar test (--json-schema FILE | --grammar FILE) (--input FILE | --cases FILE.jsonl)`
-// `glm-agent grammar bench --tokenizer FILE --cases FILE.jsonl`
+// `glm-agent grammar bench --tokenizer FILE --cases FILE.jsonl [--cold]`
 //
 // test: one input -> {"compiled","accepted","error"} (exit 0 when accepted, 1 otherwise). Cases: one JSON
 // object per line, {"schema": {...} | "grammar": "GBNF", "input": "raw text" | "data": <JSON value>,
@@ -10,6 +10,8 @@
 // and fed token by token: fill_mask timed, the token checked against the mask, advance timed; invalid
 // instances count as false accepts when every token passes and the grammar ends complete. Prints one
 // JSON object (ARCHITECTURE.md): schemas, compiled, tokens, rejected_valid, compile_us, mask_us, ...
+// --cold turns off the process-wide token-cache store (grammars/compiler.h), so every schema pays for its own
+// lexer states: the first-use cost a process sees before it has met any similar schema.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -183,8 +185,10 @@ int cmd_grammar_test(const Argv& argv) {
 }
 
 int cmd_grammar_bench(const Argv& argv) {
-  auto args = Args::parse(argv, {"tokenizer", "cases", "limit"}, {});
+  auto args = Args::parse(argv, {"tokenizer", "cases", "limit"}, {"cold"});
   if (!args) return fail(kExitUsage, args.error().message);
+  const bool cold = args->has("cold");
+  grammar::set_shared_token_caches(!cold);
   auto tok_path = args->get("tokenizer");
   auto cases_path = args->get("cases");
   if (!tok_path || !cases_path) return fail(kExitUsage, "grammar bench needs --tokenizer FILE --cases FILE.jsonl");
@@ -302,6 +306,7 @@ int cmd_grammar_bench(const Argv& argv) {
   nlohmann::json out{{"bench", "grammar"},
                      {"vocab", vocab->n_vocab()},
                      {"threads", 1},
+                     {"shared_token_caches", !cold},
                      {"schemas", cases.size()},
                      {"compiled", compiled},
                      {"instances_valid", valid_instances},

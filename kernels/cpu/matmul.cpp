@@ -62,8 +62,8 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   }
 }
 
-bool int8_applies(Isa level, bool allow_int8, DType t, int n_tok) {
-  return allow_int8 && level == Isa::avx512 && has_vnni() && dtype_is_blocked(t) && n_tok < isa_impl::kGemmMinTokens;
+bool int8_applies(Isa level, bool allow_int8, DType t) {
+  return allow_int8 && level == Isa::avx512 && has_vnni() && dtype_is_blocked(t);
 }
 
 void rows_float(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
@@ -97,7 +97,7 @@ void matmul_rows_at(Isa level, bool allow_int8, const MatView& w, const float* x
                     int64_t ldy, int64_t row_begin, int64_t row_end) {
   GLM_CHECK(int(level) <= int(isa()));
   check_view(w);
-  if (int8_applies(level, allow_int8, w.dtype, n_tok)) {
+  if (int8_applies(level, allow_int8, w.dtype)) {
     thread_local ActBuffer acts;
     quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
     isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, acts.view(),
@@ -111,7 +111,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   if (n_tok <= 0 || w.rows == 0) return;
   check_view(w);
   const Isa level = isa();
-  const bool int8 = int8_applies(level, true, w.dtype, n_tok);
+  const bool int8 = int8_applies(level, true, w.dtype);
   // Quantized once by the calling thread and read by all: take the view here, since inside the lambda
   // `acts` would name each worker's own (empty) thread_local.
   thread_local ActBuffer acts;

@@ -4,8 +4,9 @@
 // Accumulation is fp32; f32/f16/bf16 weights are converted inside the dot products, never materialized,
 // with fp32 activations (exact path). q8_0/q4_0 weights on AVX-512 VNNI use int8 dot products against
 // activations quantized per 32-block (error of that quantization added); elsewhere they are dequantized. The SIMD level comes from isa() (AVX-512, AVX2/FMA or scalar).
-// From 8 tokens on (prefill, batched decode) AVX-512 runs a packed GEMM instead: weights of every type widened
-// to f32 once per 32-row block, f32 activations, fp32 accumulation (no int8 activations there).
+// From 8 tokens on (prefill, batched decode) AVX-512 runs packed GEMMs instead: f32/f16/bf16 weights widened to
+// f32 once per 32-row block against f32 activations; q8_0/q4_0 on VNNI as int8 against int8 activations (as
+// for decode), elsewhere widened like the float types. Accumulation is fp32 (int32 within a block).
 // Threads: matmul() splits the output rows over the pool; it must be called from the pool's owner.
 // Preconditions (asserted): cols % 32 == 0 for block types; row_bytes == dtype_row_bytes(dtype, cols).
 #pragma once

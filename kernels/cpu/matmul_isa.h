@@ -7,8 +7,8 @@
 
 namespace glm::kernels::isa_impl {
 
-// From this many tokens on, the AVX-512 kernels run the packed GEMM (compute-bound, f32 activations) instead of
-// per-row dot products, and quantized weights are widened rather than meeting int8 activations.
+// From this many tokens on, the AVX-512 kernels run packed GEMMs (compute-bound) instead of per-row dot
+// products: f32 activations against widened weights, or, for q8_0/q4_0 on VNNI, int8 activations.
 inline constexpr int kGemmMinTokens = 8;
 
 // dtype is the integer value of DType. Same contract as matmul_rows().

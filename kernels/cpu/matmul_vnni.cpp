@@ -80,10 +80,138 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t nb, const ActQ8& xq
   }
 }
 
+// ---- prefill / batched decode: a packed int8 GEMM -------------------------------------------------------
+//
+// Weights of 16 rows × one 32-block are packed as 8 vectors of signed bytes (k-quad g: row r's 4 weights at
+// bytes 4r..4r+3), with the 16 block scales and the correction -128·Σw of each row; activations (int8 per
+// block, as for decode) enter as unsigned bytes x+128, one broadcast 4-byte quad per token, so dpbusd forms
+// Σ(x+128)·w and the correction makes it Σx·w. 16 rows × 4 tokens × 32 k take 8 dpbusd per token and group.
+
+struct PackedBlock {  // one 16-row group of one 32-block
+  int8_t w[8][64];
+  float d[16];
+  int32_t corr[16];
+};
+
+PackedBlock* pack_scratch(size_t n) {  // per thread, never freed (pool threads live as long as the process)
+  static thread_local PackedBlock* buf = nullptr;
+  static thread_local size_t cap = 0;
+  if (n > cap) {
+    delete[] buf;
+    buf = new PackedBlock[n];
+    cap = n;
+  }
+  return buf;
+}
+
+// Row r's 32 weights of block kb as signed bytes, and the block's scale.
+template <class W>
+inline float unpack_row(const uint8_t* row, int64_t kb, int8_t* out);
+template <>
+inline float unpack_row<WQ8>(const uint8_t* row, int64_t kb, int8_t* out) {
+  const uint8_t* b = row + kb * WQ8::kBlockBytes;
+  __builtin_memcpy(out, b + 2, 32);
+  return _cvtsh_ss(load_u16(b));
+}
+template <>
+inline float unpack_row<WQ4>(const uint8_t* row, int64_t kb, int8_t* out) {
+  const uint8_t* b = row + kb * WQ4::kBlockBytes;
+  for (int j = 0; j < 16; ++j) {
+    out[j] = int8_t((b[2 + j] & 15) - 8);
+    out[j + 16] = int8_t((b[2 + j] >> 4) - 8);
+  }
+  return _cvtsh_ss(load_u16(b));
+}
+
+// Packs rows [o, o + nr) (nr <= 16; missing rows zero) into pk[kb] for every block.
+template <class W>
+void pack_group(const uint8_t* w, size_t rb, int64_t nb, int64_t o, int nr, PackedBlock* pk) {
+  int8_t tmp[32];
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    PackedBlock& p = pk[kb];
+    for (int r = 0; r < 16; ++r) {
+      if (r >= nr) {
+        for (int g = 0; g < 8; ++g) __builtin_memset(&p.w[g][4 * r], 0, 4);
+        p.d[r] = 0.0f;
+        p.corr[r] = 0;
+        continue;
+      }
+      p.d[r] = unpack_row<W>(w + (o + r) * rb, kb, tmp);
+      int32_t sum = 0;
+      for (int j = 0; j < 32; ++j) sum += tmp[j];
+      p.corr[r] = -128 * sum;
+      for (int g = 0; g < 8; ++g) __builtin_memcpy(&p.w[g][4 * r], tmp + 4 * g, 4);
+    }
+  }
+}
+
+template <int T>
+inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb, const ActQ8& xq, int t0, float* y,
+                       int64_t ldy, __mmask16 m0, __mmask16 m1) {
+  __m512 f0[T], f1[T];
+  for (int t = 0; t < T; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
+  const __m512i flip = _mm512_set1_epi32(int(0x80808080u));
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    __m512i i0[T], i1[T];
+    const __m512i c0 = _mm512_loadu_si512(p0[kb].corr), c1 = _mm512_loadu_si512(p1[kb].corr);
+    for (int t = 0; t < T; ++t) {
+      i0[t] = c0;
+      i1[t] = c1;
+    }
+    for (int g = 0; g < 8; ++g) {
+      const __m512i w0 = _mm512_loadu_si512(p0[kb].w[g]), w1 = _mm512_loadu_si512(p1[kb].w[g]);
+      for (int t = 0; t < T; ++t) {
+        int32_t quad;
+        __builtin_memcpy(&quad, xq.q + (int64_t(t0 + t) * nb + kb) * 32 + 4 * g, 4);
+        const __m512i a = _mm512_xor_si512(_mm512_set1_epi32(quad), flip);
+        i0[t] = _mm512_dpbusd_epi32(i0[t], a, w0);
+        i1[t] = _mm512_dpbusd_epi32(i1[t], a, w1);
+      }
+    }
+    const __m512 d0 = _mm512_loadu_ps(p0[kb].d), d1 = _mm512_loadu_ps(p1[kb].d);
+    for (int t = 0; t < T; ++t) {
+      const __m512 s = _mm512_set1_ps(xq.d[int64_t(t0 + t) * nb + kb]);
+      f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[t]), _mm512_mul_ps(d0, s), f0[t]);
+      f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[t]), _mm512_mul_ps(d1, s), f1[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    _mm512_mask_storeu_ps(y + int64_t(t) * ldy, m0, f0[t]);
+    _mm512_mask_storeu_ps(y + int64_t(t) * ldy + 16, m1, f1[t]);
+  }
+}
+
+template <class W>
+void gemm(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
+          int64_t r1) {
+  const int64_t nb = cols / 32;
+  PackedBlock* pk = pack_scratch(size_t(2 * nb));
+  constexpr int T = 4;
+  for (int64_t o = r0; o < r1; o += 32) {
+    const int nr = int(r1 - o < 32 ? r1 - o : 32);
+    pack_group<W>(w, rb, nb, o, nr < 16 ? nr : 16, pk);
+    pack_group<W>(w, rb, nb, o + 16, nr > 16 ? nr - 16 : 0, pk + nb);
+    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
+    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1);
+    int t = 0;
+    for (; t + T <= n_tok; t += T) gemm_micro<T>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1);
+    switch (n_tok - t) {
+      case 3: gemm_micro<3>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
+      case 2: gemm_micro<2>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
+      case 1: gemm_micro<1>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
+      default: break;
+    }
+  }
+}
+
 template <class W>
 void run(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
          int64_t r1) {
   const int64_t nb = cols / 32;
+  if (n_tok >= kGemmMinTokens) {
+    gemm<W>(w, rb, cols, xq, n_tok, y, ldy, r0, r1);
+    return;
+  }
   if (n_tok == 1) {
     int64_t o = r0;
     for (; o + 8 <= r1; o += 8) tile<W, 8, 1>(w + o * rb, rb, nb, xq, 0, y + o, ldy);

@@ -13,6 +13,12 @@ else
   echo "bench: ../shared/data absent, skipping the tokenizer benchmark" >&2
 fi
 "$build/glm-agent" bench engine || echo '{"bench":"engine","error":"failed"}'
+if [ -n "${LLAMA_BENCH:-}" ]; then  # the llama.cpp peer: a llama-bench you built (see bench/engine_vs_llamacpp.py)
+  "$py" "$here/bench/engine_vs_llamacpp.py" --llama-bench "$LLAMA_BENCH" --glm-agent "$build/glm-agent" ||
+    echo '{"bench":"engine_vs_llamacpp","error":"failed"}'
+else
+  echo "bench: LLAMA_BENCH not set, skipping the llama.cpp comparison" >&2
+fi
 if [ -f "$here/bench/grammar_cases.jsonl" ] && [ -f "$shared/tokenizer/qwen3.tokenizer.json" ]; then
   "$build/glm-agent" grammar bench --tokenizer "$shared/tokenizer/qwen3.tokenizer.json" --cases "$here/bench/grammar_cases.jsonl" ||
     echo '{"bench":"grammar","error":"failed"}'

@@ -1,6 +1,9 @@
 // grammars/compiler.cpp — checks a grammar, inlines its non-recursive rules, resolves token terminals.
 #include "grammars/compiler.h"
 
+#include <chrono>
+#include <unordered_set>
+
 #include <functional>
 
 #include "grammars/compiled_grammar_impl.h"
@@ -44,6 +47,34 @@ void collect(const ExprPool& pool, ExprId e, std::vector<uint32_t>* calls, std::
 
 constexpr size_t kInlineCap = 200000;  // expression nodes
 
+}  // namespace
+
+namespace {
+// The token caches of the states nearest the rule starts (breadth first over byte, call and token edges), at
+// most kWarmStates of them or kWarmBudget of time: a sequence's first masks (and, on the shared store, other
+// grammars') then find them ready instead of walking the token trie in the middle of decoding.
+constexpr size_t kWarmStates = 64;
+constexpr auto kWarmBudget = std::chrono::microseconds(700);
+
+void warm_token_caches(CompiledGrammar::Impl& impl) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<uint32_t> queue;
+  std::unordered_set<uint32_t> seen;
+  for (uint32_t s : impl.rule_start)
+    if (s != Automaton::kDead && seen.insert(s).second) queue.push_back(s);
+  for (size_t qi = 0; qi < queue.size() && qi < kWarmStates; ++qi) {
+    if (std::chrono::steady_clock::now() - t0 > kWarmBudget) break;
+    const uint32_t s = queue[qi];
+    (void)impl.cache(s);
+    const DfaState& st = impl.dfa.get(s);
+    auto push = [&](uint32_t t) {
+      if (t != Automaton::kDead && seen.insert(t).second) queue.push_back(t);
+    };
+    for (unsigned b = 0; b < 256; ++b) push(st.next[b]);
+    for (const auto& [rule, target] : st.calls) push(target);
+    for (const auto& [tok, target] : st.tokens) push(target);
+  }
+}
 }  // namespace
 
 Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab) {
@@ -142,6 +173,7 @@ Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vo
   impl->rule_start.assign(n_rules, Automaton::kDead);
   for (size_t r = 0; r < n_rules; ++r)
     if (state[r] == 2) impl->rule_start[r] = impl->dfa.state_of(body[r]);
+  warm_token_caches(*impl);
   return CompiledGrammar(std::move(impl));
 }
 

@@ -98,16 +98,18 @@ void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, Tok
   bool a0 = a1 || absorbs(dfa, state, 0);
   out->slices = static_cast<uint8_t>((a0 ? 1 : 0) | (a1 ? 2 : 0));
   const std::vector<TrieNode>& trie = vocab.trie(out->slices);
-  std::vector<uint32_t> st(vocab.max_token_len() + 2, 0);
+  // Per depth: the transition table of the state reached there (taken only for nodes with children, so a
+  // token's last state is not expanded for nothing) and whether some state on the way may escape.
+  std::vector<const uint32_t*> tbl(vocab.max_token_len() + 2, nullptr);
   std::vector<uint8_t> esc(vocab.max_token_len() + 2, 0);
-  st[0] = state;
+  tbl[0] = dfa.next_table(state);
   std::vector<uint32_t> ids, unc;
   const size_t n = trie.size();
   size_t i = 0;
   while (i < n) {
     const TrieNode& node = trie[i];
     const unsigned d = node.depth;
-    uint32_t g = dfa.next_table(st[d - 1])[node.byte];
+    uint32_t g = tbl[d - 1][node.byte];
     if (g == Automaton::kDead) {
       if (esc[d - 1]) {
         for (size_t k = i; k < node.end; ++k)
@@ -120,8 +122,10 @@ void compute_token_cache(Automaton& dfa, const Vocab& vocab, uint32_t state, Tok
       i = node.end;
       continue;
     }
-    st[d] = g;
-    esc[d] = esc[d - 1] || dfa.escape(g);
+    if (node.end > i + 1) {  // has children
+      tbl[d] = dfa.next_table(g);
+      esc[d] = esc[d - 1] || dfa.escape(g);
+    }
     if (node.token >= 0) add_id(vocab, node, &ids);
     ++i;
   }

@@ -1,12 +1,27 @@
 #include "kernels/cpu/matmul.h"
 
 #include <cmath>
+#include <new>
 #include <vector>
 
 #include "base/error.h"
 #include "kernels/cpu/matmul_isa.h"
 
 namespace glm::kernels {
+
+void* isa_impl::thread_scratch(size_t bytes) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t cap = 0;
+  };
+  static thread_local Buffer b;
+  if (bytes > b.cap) {
+    ::operator delete(b.p, std::align_val_t{64});
+    b.p = ::operator new(bytes, std::align_val_t{64});
+    b.cap = bytes;
+  }
+  return b.p;
+}
 
 namespace {
 void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,

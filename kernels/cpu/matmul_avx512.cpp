@@ -21,17 +21,7 @@ inline float bf16f(uint16_t h) {
   return f;
 }
 
-// A per-thread f32 scratch buffer (pool threads live as long as the process; never freed).
-float* scratch(size_t n) {
-  static thread_local float* buf = nullptr;
-  static thread_local size_t cap = 0;
-  if (n > cap) {
-    delete[] buf;
-    buf = new float[n];
-    cap = n;
-  }
-  return buf;
-}
+float* scratch(size_t n) { return static_cast<float*>(thread_scratch(n * sizeof(float))); }
 
 // Each loader yields 32 consecutive weights of block kb (columns 32kb .. 32kb+31) as two f32 vectors,
 // and, for the non-block types, single elements for the column tail.

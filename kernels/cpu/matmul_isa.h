@@ -11,6 +11,10 @@ namespace glm::kernels::isa_impl {
 // products: f32 activations against widened weights, or, for q8_0/q4_0 on VNNI, int8 activations.
 inline constexpr int kGemmMinTokens = 8;
 
+// The calling thread's scratch buffer for packed weights, at least `bytes` long and 64-byte aligned; reused by
+// the next call on this thread (kernels never nest), never freed (pool threads live as long as the process).
+void* thread_scratch(size_t bytes);
+
 // dtype is the integer value of DType. Same contract as matmul_rows().
 void matmul_rows_avx512(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const float* x, int64_t ldx,
                         int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);

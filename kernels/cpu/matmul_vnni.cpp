@@ -93,16 +93,7 @@ struct PackedBlock {  // one 16-row group of one 32-block
   int32_t corr[16];
 };
 
-PackedBlock* pack_scratch(size_t n) {  // per thread, never freed (pool threads live as long as the process)
-  static thread_local PackedBlock* buf = nullptr;
-  static thread_local size_t cap = 0;
-  if (n > cap) {
-    delete[] buf;
-    buf = new PackedBlock[n];
-    cap = n;
-  }
-  return buf;
-}
+PackedBlock* pack_scratch(size_t n) { return static_cast<PackedBlock*>(thread_scratch(n * sizeof(PackedBlock))); }
 
 // Row r's 32 weights of block kb as signed bytes, and the block's scale.
 template <class W>

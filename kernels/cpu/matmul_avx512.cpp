@@ -275,10 +275,8 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     gemm<L>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1);
     return;
   }
-  if (n_tok == 1) {
-    int64_t o = r0;
-    for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
-    for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+  if (n_tok == 1) {  // one row at a time: one sequential stream (see matmul_vnni.cpp)
+    for (int64_t o = r0; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     return;
   }
   // Token chunks small enough that their activations stay in L2 while the weight rows stream past.

@@ -139,10 +139,8 @@ inline float unpack_row<WQ8>(const uint8_t* row, int64_t kb, int8_t* out) {
 template <>
 inline float unpack_row<WQ4>(const uint8_t* row, int64_t kb, int8_t* out) {
   const uint8_t* b = row + kb * WQ4::kBlockBytes;
-  for (int j = 0; j < 16; ++j) {
-    out[j] = int8_t((b[2 + j] & 15) - 8);
-    out[j + 16] = int8_t((b[2 + j] >> 4) - 8);
-  }
+  const __m256i q = _mm256_sub_epi8(WQ4::load(b), _mm256_set1_epi8(8));  // nibbles 0..15 -> -8..7
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), q);
   return _cvtsh_ss(load_u16(b));
 }
 

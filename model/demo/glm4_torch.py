@@ -24,7 +24,7 @@ class Config:
     def __init__(self, vocab_size, hidden_size=256, intermediate_size=768, num_hidden_layers=4,
                  num_attention_heads=4, num_key_value_heads=2, head_dim=64, partial_rotary_factor=0.5,
                  rope_theta=10000.0, rms_norm_eps=1e-5, attention_bias=False, max_position_embeddings=2048,
-                 eos_token_id=None, pad_token_id=None):
+                 eos_token_id=None, pad_token_id=None, tie_word_embeddings=False):
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.intermediate_size = intermediate_size
@@ -39,6 +39,7 @@ class Config:
         self.max_position_embeddings = max_position_embeddings
         self.eos_token_id = eos_token_id or []
         self.pad_token_id = pad_token_id
+        self.tie_word_embeddings = tie_word_embeddings
 
     def to_hf(self):
         """config.json contents (HF Glm4Config field names; every math field explicit)."""
@@ -60,7 +61,7 @@ class Config:
             "attention_dropout": 0.0,
             "hidden_act": "silu",
             "max_position_embeddings": self.max_position_embeddings,
-            "tie_word_embeddings": False,
+            "tie_word_embeddings": self.tie_word_embeddings,
             "initializer_range": 0.02,
             "eos_token_id": self.eos_token_id,
             "pad_token_id": self.pad_token_id,
@@ -185,6 +186,8 @@ class Glm4ForCausalLM(nn.Module):
         self.lm_head = nn.Linear(c.hidden_size, c.vocab_size, bias=False)
         self.n_rot = int(c.head_dim * c.partial_rotary_factor)
         self.apply(self._init)
+        if c.tie_word_embeddings:  # one matrix reads tokens in and scores them out (config tie_word_embeddings)
+            self.lm_head.weight = self.embed_tokens.weight
 
     @staticmethod
     def _init(m):
@@ -218,8 +221,9 @@ class Glm4ForCausalLM(nn.Module):
 
     def hf_state_dict(self):
         """Tensors under the Hugging Face names of reference/glm4.md section 3."""
-        out = {"model.embed_tokens.weight": self.embed_tokens.weight, "model.norm.weight": self.norm.weight,
-               "lm_head.weight": self.lm_head.weight}
+        out = {"model.embed_tokens.weight": self.embed_tokens.weight, "model.norm.weight": self.norm.weight}
+        if not self.c.tie_word_embeddings:
+            out["lm_head.weight"] = self.lm_head.weight
         for i, L in enumerate(self.layers):
             p = f"model.layers.{i}."
             a = L.self_attn

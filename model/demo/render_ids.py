@@ -5,7 +5,6 @@ Trained tokens: after each <|assistant|>, everything up to and including the nex
 <|observation|> that ends a call turn, the <|assistant|> that separates parallel calls, the <|user|> that
 ends an answer). A final <|user|> is appended after the last answer so the model learns to stop.
 """
-import concurrent.futures
 import json
 import os
 import subprocess
@@ -50,11 +49,21 @@ def loss_mask(ids, sp):
     return mask
 
 
-def render_all(traces, tokenizer_path, binary=DEFAULT_BIN, workers=2):
-    """[(ids, mask)] in trace order, with the final <|user|> appended (trained)."""
+def render_all(traces, tokenizer_path, binary=DEFAULT_BIN, check_every=50):
+    """[(ids, mask)] in trace order, with the final <|user|> appended (trained).
+
+    Ids come from Hugging Face `tokenizers` on gen_data.render_text (fast: ~3,000 traces/s against ~60/s for
+    one chat-render process per trace); every `check_every`-th trace also goes through the C++ renderer and
+    must give the same ids, so the C++ side stays the source of truth for the format.
+    """
+    from tokenizers import Tokenizer
     sp = special_ids(tokenizer_path)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
-        all_ids = list(ex.map(lambda t: render_one(t, tokenizer_path, binary), traces))
+    tok = Tokenizer.from_file(tokenizer_path)
+    encs = tok.encode_batch([render_text(t) for t in traces], add_special_tokens=False)
+    all_ids = [e.ids for e in encs]
+    for i in range(0, len(traces), max(1, check_every)):
+        if render_one(traces[i], tokenizer_path, binary) != all_ids[i]:
+            raise RuntimeError(f"trace {i}: tokenizers' ids differ from glm-agent chat-render's")
     out = []
     for ids in all_ids:
         ids = ids + [sp["<|user|>"]]

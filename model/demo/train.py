@@ -86,18 +86,55 @@ def make_batches(groups, budget, rng):
     return batches
 
 
-def collate(items, idx):
+def collate(items, idx, ctx_weight=0.0):
+    """ids [B,S]; tgt [B,S] (position t predicts token t+1; -100 = no target); wts [B,S]: 1 for tokens the model
+    generates, ctx_weight for the rest of the conversation (user turns, observations), whose repeats of earlier
+    text are what teaches a small model to copy; the first suffix token (<|user|>) is never a target."""
     S = max(len(items[i][0]) for i in idx)
     ids = torch.zeros(len(idx), S, dtype=torch.long)
     tgt = torch.full((len(idx), S), -100, dtype=torch.long)
+    wts = torch.zeros(len(idx), S)
     for r, i in enumerate(idx):
         s, m = items[i]
         ids[r, :len(s)] = torch.tensor(s)
-        # position t predicts token t+1; the first suffix token (<|user|>) is never a target
         for t in range(1, len(s)):
-            if m[t]:
+            if m[t] or ctx_weight > 0:
                 tgt[r, t - 1] = s[t]
+                wts[r, t - 1] = 1.0 if m[t] else ctx_weight
+    return ids, tgt, wts
+
+
+def copy_batch(groups, rng, n_seq=24, min_len=8, max_len=32):
+    """Induction warm-up data: windows of real conversation tokens, each followed by an unrelated window and then
+    by itself again; the loss is on the repeat. A small model trained on the traces alone memorises facts but
+    does not learn to copy from its context (no induction heads after 12M tokens); on these it forms them within
+    a few hundred steps, and the traces then teach where to copy from."""
+    pools = [items for _, items in groups.values()]
+    rows, spans = [], []
+    for _ in range(n_seq):
+        def window():
+            s, _ = rng.choice(rng.choice(pools))
+            n = rng.randint(min_len, max_len)
+            at = rng.randint(1, max(1, len(s) - n))
+            return s[at:at + n]
+        w, filler = window(), window()
+        rows.append(w + filler + w)
+        spans.append((len(w) + len(filler), len(w)))
+    S = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), S, dtype=torch.long)
+    tgt = torch.full((len(rows), S), -100, dtype=torch.long)
+    for i, (r, (start, n)) in enumerate(zip(rows, spans)):
+        ids[i, :len(r)] = torch.tensor(r)
+        for t in range(start + 1, start + n):  # the first repeated token has no cue; the rest follow by induction
+            tgt[i, t - 1] = r[t]
     return ids, tgt
+
+
+def copy_loss(model, ids, tgt):
+    with autocast():
+        logits = model(ids)
+    sel = tgt != -100
+    return F.cross_entropy(logits[sel].float(), tgt[sel])
 
 
 def hidden_shared(model, prefix, suffixes):
@@ -119,12 +156,14 @@ def autocast():
     return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
-def batch_loss(model, prefix, ids, tgt):
+def batch_loss(model, prefix, ids, tgt, wts):
     with autocast():
         h = hidden_shared(model, prefix, ids)
         sel = tgt != -100
         logits = model.lm_head(h[sel])
-    return F.cross_entropy(logits.float(), tgt[sel]), logits, tgt[sel]
+    ce = F.cross_entropy(logits.float(), tgt[sel], reduction="none")
+    w = wts[sel]
+    return (ce * w).sum() / w.sum(), logits, tgt[sel]
 
 
 @torch.no_grad()
@@ -138,7 +177,7 @@ def evaluate(model, groups, budget):
         prefix = torch.tensor(pre)
         a_ok = 0
         for b in make_batches({a: (pre, items)}, budget, random.Random(0)):
-            ids, tgt = collate(items, b[1])
+            ids, tgt, _ = collate(items, b[1])  # generated tokens only
             with autocast():
                 logits = model.lm_head(hidden_shared(model, prefix, ids)).float()
             sel = tgt != -100
@@ -199,6 +238,14 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--budget", type=int, default=1536, help="suffix tokens per batch (padded)")
+    ap.add_argument("--tie", action="store_true",
+                    help="tie_word_embeddings: lm_head is embed_tokens (copying a token back out is then one circuit "
+                         "for every token instead of a mapping learned per token); --init from an untied checkpoint "
+                         "keeps its embed_tokens")
+    ap.add_argument("--copy-every", type=int, default=2,
+                    help="add an induction warm-up batch (copy_batch) to every Nth step (0: never)")
+    ap.add_argument("--ctx-weight", type=float, default=0.5,
+                    help="loss weight of the conversation tokens the model does not generate (0: generated only)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--dtype", default="BF16", choices=["BF16", "F32"])
     ap.add_argument("--seed", type=int, default=0)
@@ -231,7 +278,7 @@ def main():
                    num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.kv_heads,
                    head_dim=args.head_dim, max_position_embeddings=2048,
                    eos_token_id=[sp["<|endoftext|>"], sp["<|user|>"], sp["<|observation|>"]],
-                   pad_token_id=sp["<|endoftext|>"])
+                   pad_token_id=sp["<|endoftext|>"], tie_word_embeddings=args.tie)
     model = G.Glm4ForCausalLM(cfg)
     if args.init:  # continue from a saved checkpoint (weights only; the optimizer starts fresh)
         import importlib.util
@@ -256,29 +303,26 @@ def main():
     step, epoch, seen_tok = 0, 0, 0
     ema = None
     done = False
-    # The schedule needs a length: estimate steps from a short timing run, then keep it fixed.
-    total_steps = args.steps or None
+    # The cosine follows wall-clock progress under --minutes (a shared machine changes speed mid-run; a step
+    # count estimated up front would end the budget before the decay), step progress under --steps.
     if args.steps:
         budget_s = float("inf")
     while not done:
         batches = make_batches(groups, args.budget, rng)
         for a, idx in batches:
             pre, items = groups[a]
-            ids, tgt = collate(items, idx)
-            if step == 10:
-                t10 = time.time()
-            if total_steps is None and step == 40:
-                per_step = (time.time() - t10) / 30
-                total_steps = min(args.max_steps, int((budget_s - (time.time() - t0)) / per_step * 0.97) + step)
-                print(f"~{per_step:.2f}s/step -> schedule of {total_steps} steps", flush=True)
-            T = total_steps or 10**9
+            ids, tgt, wts = collate(items, idx, args.ctx_weight)
+            progress = step / args.steps if args.steps else (time.time() - t0) / budget_s
             if step < args.warmup:
                 lr = args.lr * (step + 1) / args.warmup
             else:
-                lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - args.warmup) / max(1, T - args.warmup)))))
+                lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
             for g in opt.param_groups:
                 g["lr"] = lr
-            loss, _, _ = batch_loss(model, torch.tensor(pre), ids, tgt)
+            loss, _, _ = batch_loss(model, torch.tensor(pre), ids, tgt, wts)
+            if args.copy_every and step % args.copy_every == 0:
+                cids, ctgt = copy_batch(groups, rng)
+                loss = loss + copy_loss(model, cids, ctgt)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -289,7 +333,7 @@ def main():
             el = time.time() - t0
             rec = {"step": step + args.step_offset, "epoch": epoch, "elapsed_s": round(el + args.elapsed_offset, 1), "loss": round(loss.item(), 4),
                    "loss_ema": round(ema, 4), "lr": round(lr, 6), "tokens": seen_tok}
-            last = step >= (total_steps or 10**9) or el > budget_s
+            last = step >= min(args.max_steps, args.steps or 10**9) or el > budget_s
             if step % args.eval_every == 0 or last:
                 if val_groups:
                     rec.update(evaluate(model, val_groups, args.budget))

@@ -75,6 +75,5 @@ class HttpTool : public Tool {
 std::string html_to_text(std::string_view html);
 Result<Json> apply_extract(const Json& body, const Json& extract);
 std::string truncate_utf8(std::string s, size_t max_bytes);  // appends "\n[truncated N bytes]" when cut
-std::string percent_encode(std::string_view s);
 
 }  // namespace glm::tools::http

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 
+#include "base/redact.h"
 #include "tests/tools/http/test_http_server.h"
 
 namespace glm::tools::http {

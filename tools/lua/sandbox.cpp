@@ -648,6 +648,16 @@ void set_field(lua_State* L, const char* name, lua_CFunction f) {
   lua_setfield(L, -2, name);
 }
 
+// registry[key] = a new table whose metatable has __mode = mode ("k" or "v").
+void new_weak_registry_table(lua_State* L, const char* mode, const void* key) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, mode);
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
 // Runs protected: any allocation may fail against the cap.
 int setup(lua_State* L) {
   // Libraries one at a time, each also a global.
@@ -676,19 +686,9 @@ int setup(lua_State* L) {
   set_field(L, "collectgarbage", sb_collectgarbage);
   set_field(L, "tostring", sb_tostring);
   // Snapshots of metatables, reused while the script's table is unchanged; weak values (linear to collect).
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &kSnapshotCache);
+  new_weak_registry_table(L, "v", &kSnapshotCache);
   // Ids for safe_tolstring: weak keys, so naming an object never keeps it alive.
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &kObjectIds);
+  new_weak_registry_table(L, "k", &kObjectIds);
 
   // string: the real table (every string's metatable points at it), patched in place.
   lua_getfield(L, g, "string");

@@ -60,9 +60,9 @@ Result<Toolset> build_toolset(const config::AgentConfig& cfg) {
       }
       if (t.settings.contains("workspace")) caps.workspace = t.settings["workspace"].get<std::string>();
       if (t.settings.contains("http")) {
-        auto c = tools::lua::capabilities_from_json({{"http", nlohmann::json::parse(t.settings["http"].dump())}});
-        if (!c) return at(t, c.error());
-        caps.http = c->http;
+        auto g = tools::lua::http_grant_from_json(nlohmann::json::parse(t.settings["http"].dump()));
+        if (!g) return at(t, g.error());
+        caps.http = std::move(g).value();
       }
       if (caps.http) caps.http->client = shared_http();
       auto lt = tools::lua::LuaTool::create(std::move(src).value(), to_spec(t), lua_limits(t), caps, ts.pool);

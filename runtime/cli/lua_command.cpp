@@ -137,9 +137,9 @@ int cmd_lua(const Argv& argv) {
   if (auto policy = a.get("http")) {
     nlohmann::json j = nlohmann::json::parse(*policy, nullptr, false);
     if (j.is_discarded()) return fail(kExitUsage, "--http is not valid JSON");
-    auto c = tools::lua::capabilities_from_json(nlohmann::json{{"http", j}});
-    if (!c) return fail(kExitUsage, "--http: " + c.error().message);
-    caps.http = c->http;
+    auto g = tools::lua::http_grant_from_json(j);
+    if (!g) return fail(kExitUsage, "--http: " + g.error().message);
+    caps.http = std::move(g).value();
     caps.http->client = tools::http::HttpClient::create();
   }
 

@@ -35,6 +35,25 @@ LuaCallContext::~LuaCallContext() {
   if (workspace_fd >= 0) ::close(workspace_fd);
 }
 
+Result<std::shared_ptr<LuaHttpGrant>> http_grant_from_json(const nlohmann::json& j) {
+  if (!j.is_object())
+    return make_error(ErrorCode::invalid_argument,
+                      "capabilities.http must be an object (allow_hosts, allow_private, max_bytes, max_requests)");
+  auto g = std::make_shared<LuaHttpGrant>();
+  for (auto f = j.begin(); f != j.end(); ++f)
+    if (f.key() != "allow_hosts" && f.key() != "allow_private" && f.key() != "max_bytes" && f.key() != "max_requests")
+      return make_error(ErrorCode::invalid_argument, "capabilities.http: unknown setting '" + f.key() + "'");
+  if (auto st = http::policy_from_settings(j, &g->policy, &g->limits); !st)
+    return make_error(ErrorCode::invalid_argument, "capabilities.http: " + st.error().message);
+  if (j.contains("max_requests")) {
+    const auto& m = j["max_requests"];
+    if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > 1000)
+      return make_error(ErrorCode::invalid_argument, "capabilities.http.max_requests must be an integer in 1..1000");
+    g->max_requests = m.get<int>();
+  }
+  return g;
+}
+
 Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j) {
   LuaCapabilities c;
   auto grant = [&](const std::string& name) -> Status {
@@ -59,20 +78,10 @@ Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j) {
     if (it.key() == "workspace") {
       if (!it->is_string()) return make_error(ErrorCode::invalid_argument, "capabilities.workspace must be a path");
       c.workspace = it->get<std::string>();
-    } else if (it.key() == "http" && it->is_object()) {
-      auto g = std::make_shared<LuaHttpGrant>();
-      for (auto f = it->begin(); f != it->end(); ++f)
-        if (f.key() != "allow_hosts" && f.key() != "allow_private" && f.key() != "max_bytes" && f.key() != "max_requests")
-          return make_error(ErrorCode::invalid_argument, "capabilities.http: unknown setting '" + f.key() + "'");
-      if (auto st = http::policy_from_settings(*it, &g->policy, &g->limits); !st)
-        return make_error(ErrorCode::invalid_argument, "capabilities.http: " + st.error().message);
-      if (it->contains("max_requests")) {
-        const auto& m = (*it)["max_requests"];
-        if (!m.is_number_integer() || m.get<int64_t>() < 1 || m.get<int64_t>() > 1000)
-          return make_error(ErrorCode::invalid_argument, "capabilities.http.max_requests must be an integer in 1..1000");
-        g->max_requests = m.get<int>();
-      }
-      c.http = std::move(g);
+    } else if (it.key() == "http" && !it->is_boolean()) {
+      auto g = http_grant_from_json(*it);
+      if (!g) return g.take_error();
+      c.http = std::move(g).value();
     } else {
       if (!it->is_boolean())
         return make_error(ErrorCode::invalid_argument, "capabilities." + it.key() + " must be true or false");

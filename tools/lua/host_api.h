@@ -56,6 +56,10 @@ struct LuaCapabilities {
 // names, wrong types or a malformed policy.
 Result<LuaCapabilities> capabilities_from_json(const nlohmann::json& j);
 
+// The grant alone, from its policy object (what an agent config's lua tool gives as "http"); no client yet.
+// invalid_argument for anything but such an object, unknown settings or a malformed policy.
+Result<std::shared_ptr<LuaHttpGrant>> http_grant_from_json(const nlohmann::json& policy);
+
 struct LuaCallContext;
 
 // Opens what the granted modules hold outside Lua (the workspace directory). Called by open_sandbox() first.

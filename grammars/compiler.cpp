@@ -77,7 +77,7 @@ void warm_token_caches(CompiledGrammar::Impl& impl) {
 }
 }  // namespace
 
-Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab) {
+Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab, CompileOptions options) {
   const size_t n_rules = grammar.rules.size();
   if (n_rules == 0 || grammar.root >= n_rules)
     return make_error(ErrorCode::invalid_argument, "grammar has no root rule");
@@ -173,7 +173,7 @@ Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vo
   impl->rule_start.assign(n_rules, Automaton::kDead);
   for (size_t r = 0; r < n_rules; ++r)
     if (state[r] == 2) impl->rule_start[r] = impl->dfa.state_of(body[r]);
-  warm_token_caches(*impl);
+  if (options.warm_token_caches) warm_token_caches(*impl);
   return CompiledGrammar(std::move(impl));
 }
 

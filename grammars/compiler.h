@@ -43,8 +43,14 @@ class CompiledGrammar {
   std::shared_ptr<Impl> impl_;
 };
 
+struct CompileOptions {
+  // Fill the token caches nearest the rule starts (up to 0.7 ms). Off for grammars that are only advanced,
+  // never asked for masks (the JSON Schema compiler's enum check).
+  bool warm_token_caches = true;
+};
+
 // Takes the grammar by value: pass std::move(g) to avoid copying its expression pool.
-Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab);
+Result<CompiledGrammar> compile(Grammar grammar, std::shared_ptr<const Vocab> vocab, CompileOptions options = {});
 
 // The process-wide token cache store (on by default; 64 MiB, oldest entries dropped first). Off: every grammar
 // builds its own caches (benchmarks measure that first-use cost this way). Any thread.

@@ -552,7 +552,7 @@ class SchemaCompiler {
       names.push_back(spelling);
     }
     auto vocab = Vocab::build(VocabView{names, ids, {}});
-    auto cg = ::glm::grammar::compile(std::move(tmp), vocab);
+    auto cg = ::glm::grammar::compile(std::move(tmp), vocab, CompileOptions{.warm_token_caches = false});  // advanced only
     if (!cg) { error(ErrorCode::internal, "", cg.error().message); return; }
     for (uint32_t i = 0; i < pending_.size(); ++i) {
       const PendingEnum& pe = pending_[i];

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_set>
 
@@ -155,13 +156,14 @@ std::string expr_key(const ExprPool& pool, ExprId root) {
     stack.pop_back();
     if (num.count(e)) continue;
     const ExprNode& n = pool.node(e);
-    std::vector<ExprId> kids;
+    ExprId pair[2] = {n.a, n.b};
+    std::span<const ExprId> kids;
     switch (n.kind) {
-      case ExprKind::seq: kids = {n.a, n.b}; break;
+      case ExprKind::seq: kids = pair; break;
       case ExprKind::alt:
-      case ExprKind::conj: kids.assign(pool.kids(e).begin(), pool.kids(e).end()); break;
+      case ExprKind::conj: kids = pool.kids(e); break;
       case ExprKind::repeat:
-      case ExprKind::neg: kids = {n.a}; break;
+      case ExprKind::neg: kids = std::span<const ExprId>(pair, 1); break;
       default: break;
     }
     if (!expanded) {
@@ -217,30 +219,35 @@ void set_shared_token_caches(bool on) { g_sharing.store(on); }
 
 std::shared_ptr<const TokenCache> shared_token_cache(const std::shared_ptr<const Vocab>& vocab, const ExprPool& pool,
                                                      ExprId expr, Automaton& dfa, uint32_t state) {
-  if (!g_sharing.load(std::memory_order_relaxed)) {
+  auto compute = [&] {  // walks the whole token trie: never under the store's lock
     auto c = std::make_shared<TokenCache>();
     compute_token_cache(dfa, *vocab, state, c.get());
     return c;
-  }
+  };
+  if (!g_sharing.load(std::memory_order_relaxed)) return compute();
   std::string key = std::to_string(reinterpret_cast<uintptr_t>(vocab.get())) + "|" + expr_key(pool, expr);
+  // An entry of a vocabulary freed since (another allocated at its address) is stale.
+  auto live = [&](const CacheStore::Entry& e) {
+    auto v = e.vocab.lock();
+    return v && v.get() == vocab.get();
+  };
   CacheStore& s = store();
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    auto it = s.map.find(key);
-    if (it != s.map.end()) {
-      if (auto v = it->second.vocab.lock(); v && v.get() == vocab.get()) return it->second.cache;
-      s.bytes -= it->second.bytes;  // a vocabulary freed and another allocated at its address
-      s.map.erase(it);
-    }
+    if (auto it = s.map.find(key); it != s.map.end() && live(it->second)) return it->second.cache;
   }
-  auto c = std::make_shared<TokenCache>();
-  compute_token_cache(dfa, *vocab, state, c.get());  // outside the lock: it walks the whole token trie
+  std::shared_ptr<const TokenCache> c = compute();
   std::lock_guard<std::mutex> lock(s.mu);
   const size_t bytes = cache_bytes(*c) + key.size();
   if (bytes > CacheStore::kBudget / 4) return c;
-  auto [it, inserted] = s.map.emplace(key, CacheStore::Entry{vocab, c, bytes});
-  if (!inserted) return it->second.cache;  // another thread stored it meanwhile
-  s.order.push_back(std::move(key));
+  if (auto it = s.map.find(key); it != s.map.end()) {
+    if (live(it->second)) return it->second.cache;  // another thread stored it meanwhile
+    s.bytes -= it->second.bytes;                    // stale: replaced in place, keeping its one slot in `order`
+    it->second = CacheStore::Entry{vocab, c, bytes};
+  } else {
+    s.map.emplace(key, CacheStore::Entry{vocab, c, bytes});
+    s.order.push_back(std::move(key));
+  }
   s.bytes += bytes;
   while (s.bytes > CacheStore::kBudget && !s.order.empty()) {
     auto old = s.map.find(s.order.front());

@@ -91,6 +91,7 @@ class ConnResponder : public Responder {
 
  private:
   void push(Item it) {
+    bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || gone_->load()) return;
@@ -99,9 +100,12 @@ class ConnResponder : public Responder {
       if ((it.kind == Item::Kind::data || it.kind == Item::Kind::end) && !streaming_) return;
       if (it.kind == Item::Kind::whole && streaming_) return;
       if (it.kind == Item::Kind::whole || it.kind == Item::Kind::end) closed_ = true;
+      was_empty = items_.empty();
       items_.push_back(std::move(it));
     }
-    wake_();
+    // Items queued behind others ride on the wake already sent: the writer drains the whole queue (take())
+    // before it waits again, so one post per batch, not per token.
+    if (was_empty) wake_();
   }
 
   std::function<void()> wake_;

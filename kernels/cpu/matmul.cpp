@@ -149,7 +149,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   }
   // Dynamic chunks: on a shared machine a descheduled worker's rows are taken over by the others.
   const int nth = pool.n_threads();
-  const int64_t align = n_tok >= isa_impl::kGemmMinTokens ? 32 : 16;  // the GEMM packs 32-row blocks
+  const int64_t align = n_tok >= isa_impl::kGemmMinTokens ? isa_impl::kGemmRows : 16;
   int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / align) * align;
   if (chunk < align) chunk = align;
   pool.parallel_for(w.rows, chunk, rows);

@@ -183,7 +183,6 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
 // outer-product form: no horizontal sums, 32 registers used well). Each lane sums its k in order within
 // segments of kSeg, folded into a running total, so the error is like the dot-product kernels' (no sum runs
 // over the whole row), and every output element is computed the same way whatever the row split.
-constexpr int kGemmRows = 32;
 constexpr int64_t kSeg = 128;
 
 // Packs rows [o, o + nr) (nr <= 32; missing rows zero) of all columns into bp[k][32], 32 columns at a time
@@ -251,8 +250,7 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx
   for (int64_t o = r0; o < r1; o += kGemmRows) {
     const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
     pack_rows<L>(w, rb, cols, o, nr, bp);
-    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1);
+    const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
     int t = 0;
     for (; t + T <= n_tok; t += T) gemm_micro<T>(bp, cols, x + t * ldx, ldx, y + t * ldy + o, ldy, m0, m1);
     const float* xt = x + t * ldx;

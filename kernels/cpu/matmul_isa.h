@@ -10,6 +10,10 @@ namespace glm::kernels::isa_impl {
 // From this many tokens on, the AVX-512 kernels run packed GEMMs (compute-bound) instead of per-row dot
 // products: f32 activations against widened weights, or, for q8_0/q4_0 on VNNI, int8 activations.
 inline constexpr int kGemmMinTokens = 8;
+// Both GEMMs work on blocks of this many output rows (two 16-lane vectors); the row split aligns to it.
+inline constexpr int kGemmRows = 32;
+// Lane mask of a block holding nr <= 32 real rows: bits 0-15 the first vector, 16-31 the second.
+inline constexpr uint32_t gemm_row_mask(int nr) { return nr >= 32 ? ~0u : (1u << nr) - 1; }
 
 // The calling thread's scratch buffer for packed weights, at least `bytes` long and 64-byte aligned; reused by
 // the next call on this thread (kernels never nest), never freed (pool threads live as long as the process).

@@ -18,6 +18,13 @@ inline uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
 struct WQ8 {
   static constexpr int kBlockBytes = 34;
   static __m256i load(const uint8_t* b) {
@@ -61,11 +68,7 @@ inline void tile(const uint8_t* w, size_t rb, int64_t nb, const ActQ8& xq, int t
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
-      __m256 v = acc[r][t];
-      __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-      s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-      s = _mm_add_ss(s, _mm_movehdup_ps(s));
-      y[int64_t(t) * ldy + r] = _mm_cvtss_f32(s);
+      y[int64_t(t) * ldy + r] = hsum256(acc[r][t]);
     }
 }
 
@@ -90,11 +93,7 @@ inline void gemv_row(const uint8_t* row, int64_t nb, const ActQ8& xq, float* y) 
     const uint8_t* b = row + kb * W::kBlockBytes;
     const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
                                           W::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
-    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb]));
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    sum += _mm_cvtss_f32(h);
+    sum += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
   }
   *y = sum;
 }
@@ -208,12 +207,11 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok,
   const int64_t nb = cols / 32;
   PackedBlock* pk = pack_scratch(size_t(2 * nb));
   constexpr int T = 4;
-  for (int64_t o = r0; o < r1; o += 32) {
-    const int nr = int(r1 - o < 32 ? r1 - o : 32);
+  for (int64_t o = r0; o < r1; o += kGemmRows) {
+    const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
     pack_group<W>(w, rb, nb, o, nr < 16 ? nr : 16, pk);
     pack_group<W>(w, rb, nb, o + 16, nr > 16 ? nr - 16 : 0, pk + nb);
-    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
-    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1);
+    const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
     int t = 0;
     for (; t + T <= n_tok; t += T) gemm_micro<T>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1);
     switch (n_tok - t) {

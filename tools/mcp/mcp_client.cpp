@@ -221,8 +221,7 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
 
   // mu held: a new session (no process: the generation still numbers sessions); sends initialize.
   Status connect_http_locked() {
-    if (!cfg.http_client) cfg.http_client = http::HttpClient::create();
-    child = Child{-1, -1, -1, -1, ++generation};
+    child = Child{-1, -1, -1, -1, ++generation};  // cfg.http_client: set by McpServer::start
     session_id.clear();
     protocol.clear();
     if (spawns++ > 0) log("[glm-agent] re-initializing MCP server " + cfg.name);
@@ -294,6 +293,10 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
     const int64_t id = is_request && sent["id"].is_number_integer() ? sent["id"].get<int64_t>() : -1;
     const std::string method = sent.value("method", "");
     auto finish = [&](Status st) { if (after) after(std::move(st)); };
+    auto fail_call = [&](const Error& e) {  // the request this POST carried, if it is still pending
+      if (is_request)
+        if (auto done = take_pending(id, gen)) done(e);
+    };
     if (!r) {
       Error e{r.error().code == ErrorCode::forbidden ? ErrorCode::forbidden : ErrorCode::unavailable,
               "MCP server " + cfg.name + " (" + cfg.url + "): " + redact(r.error().message, cfg.secrets)};
@@ -330,8 +333,7 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
       Error e{resp.status == 401 || resp.status == 403 ? ErrorCode::forbidden : ErrorCode::unavailable,
               redact("MCP server " + cfg.name + ": HTTP " + std::to_string(resp.status) +
                          (resp.status == 202 ? " without a response" : ": " + body), cfg.secrets)};
-      if (is_request)
-        if (auto done = take_pending(id, gen)) done(e);
+      fail_call(e);
       return finish(e);
     }
     if (method == "initialize") {
@@ -350,14 +352,11 @@ struct McpServer::Core : std::enable_shared_from_this<McpServer::Core> {
         handle_message(gen, resp.body);
     } else if (resp.status != 202 && resp.status != 200 && resp.status != 204) {
       Error e{ErrorCode::unavailable, "MCP server " + cfg.name + ": unexpected HTTP " + std::to_string(resp.status)};
-      if (is_request)
-        if (auto done = take_pending(id, gen)) done(e);
+      fail_call(e);
       return finish(e);
     }
-    if (is_request)  // the reply ended without our response
-      if (auto done = take_pending(id, gen))
-        done(err(ErrorCode::unavailable, "MCP server " + cfg.name + " replied without a response to " + method));
-    finish({});
+    fail_call(err(ErrorCode::unavailable, "MCP server " + cfg.name + " replied without a response to " + method));
+    finish({});  // (a no-op for the call when the reply carried its response)
   }
 
   // The data of each event of an SSE body ("data:" lines joined by newlines; other fields ignored).

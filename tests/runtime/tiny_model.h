@@ -82,14 +82,7 @@ inline std::shared_ptr<agent::EngineGenerator> tiny_generator(int64_t context = 
 inline std::shared_ptr<agent::EngineGenerator> demo_generator(int n_threads = 2) {
   const char* env = std::getenv("GLM_DEMO_MODEL");
   std::string dir = env ? env : std::string(GLM_SOURCE_DIR) + "/model/demo";
-  EngineOptions eo;
-  eo.n_threads = n_threads;
-  eo.max_seq_len = 2048;
-  auto engine = open_cpu_engine(dir, eo);
-  if (!engine.ok()) throw std::runtime_error(engine.error().to_string());
-  auto tok = Tokenizer::load(dir + "/tokenizer.json");
-  if (!tok.ok()) throw std::runtime_error(tok.error().to_string());
-  auto g = agent::EngineGenerator::create(std::move(engine).value(), std::move(tok).value(), "demo", {});
+  auto g = agent::EngineGenerator::open(dir, agent::EngineGeneratorOptions{.n_threads = n_threads, .context = 2048});
   if (!g.ok()) throw std::runtime_error(g.error().to_string());
   return *g;
 }

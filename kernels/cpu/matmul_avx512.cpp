@@ -136,25 +136,32 @@ struct LoadQ4_0 {
 template <class L, int R, int T>
 inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
   __m512 acc[R][T];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const int64_t nb = cols / 32;
   for (int64_t kb = 0; kb < nb; ++kb) {
     __m512 xl[T], xh[T];
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       xl[t] = _mm512_loadu_ps(x + t * ldx + kb * 32);
       xh[t] = _mm512_loadu_ps(x + t * ldx + kb * 32 + 16);
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       __m512 lo, hi;
       L::load32(w + r * rb, kb, lo, hi);
+      #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         acc[r][t] = _mm512_fmadd_ps(lo, xl[t], acc[r][t]);
         acc[r][t] = _mm512_fmadd_ps(hi, xh[t], acc[r][t]);
       }
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       float s = _mm512_reduce_add_ps(acc[r][t]);
       for (int64_t k = nb * 32; k < cols; ++k) s += L::at(w + r * rb, k) * x[t * ldx + k];
@@ -217,25 +224,30 @@ template <int T>
 inline void gemm_micro(const float* bp, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy,
                        __mmask16 m0, __mmask16 m1) {
   __m512 tot0[T], tot1[T];
+  #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) tot0[t] = tot1[t] = _mm512_setzero_ps();
   for (int64_t k0 = 0; k0 < cols; k0 += kSeg) {
     const int64_t k1 = k0 + kSeg < cols ? k0 + kSeg : cols;
     __m512 c0[T], c1[T];
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) c0[t] = c1[t] = _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; ++k) {
       const __m512 b0 = _mm512_loadu_ps(bp + k * kGemmRows);
       const __m512 b1 = _mm512_loadu_ps(bp + k * kGemmRows + 16);
+      #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const __m512 a = _mm512_set1_ps(x[t * ldx + k]);
         c0[t] = _mm512_fmadd_ps(a, b0, c0[t]);
         c1[t] = _mm512_fmadd_ps(a, b1, c1[t]);
       }
     }
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       tot0[t] = _mm512_add_ps(tot0[t], c0[t]);
       tot1[t] = _mm512_add_ps(tot1[t], c1[t]);
     }
   }
+  #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) {
     _mm512_mask_storeu_ps(y + t * ldy, m0, tot0[t]);
     _mm512_mask_storeu_ps(y + t * ldy + 16, m1, tot1[t]);

@@ -169,17 +169,21 @@ template <int T>
 inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb, const ActQ8& xq, int t0, float* y,
                        int64_t ldy, __mmask16 m0, __mmask16 m1) {
   __m512 f0[T], f1[T];
+  #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
   const __m512i flip = _mm512_set1_epi32(int(0x80808080u));
   for (int64_t kb = 0; kb < nb; ++kb) {
     __m512i i0[T], i1[T];
     const __m512i c0 = _mm512_loadu_si512(p0[kb].corr), c1 = _mm512_loadu_si512(p1[kb].corr);
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       i0[t] = c0;
       i1[t] = c1;
     }
+    #pragma GCC unroll 16
     for (int g = 0; g < 8; ++g) {
       const __m512i w0 = _mm512_loadu_si512(p0[kb].w[g]), w1 = _mm512_loadu_si512(p1[kb].w[g]);
+      #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         int32_t quad;
         __builtin_memcpy(&quad, xq.q + (int64_t(t0 + t) * nb + kb) * 32 + 4 * g, 4);
@@ -189,12 +193,14 @@ inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb,
       }
     }
     const __m512 d0 = _mm512_loadu_ps(p0[kb].d), d1 = _mm512_loadu_ps(p1[kb].d);
+    #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 s = _mm512_set1_ps(xq.d[int64_t(t0 + t) * nb + kb]);
       f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[t]), _mm512_mul_ps(d0, s), f0[t]);
       f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[t]), _mm512_mul_ps(d1, s), f1[t]);
     }
   }
+  #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) {
     _mm512_mask_storeu_ps(y + int64_t(t) * ldy, m0, f0[t]);
     _mm512_mask_storeu_ps(y + int64_t(t) * ldy + 16, m1, f1[t]);

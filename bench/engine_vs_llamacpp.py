@@ -5,7 +5,7 @@ A random GLM-4 of about 1.3B parameters (the shape of `glm-agent bench engine --
 16 layers, 16 heads / 2 KV heads, attention bias) with a 151K byte-level BPE tokenizer is written once to
 --workdir as a Hugging Face folder (BF16 safetensors, numpy only), converted by `glm-agent convert` to GGUF in
 each --types, and then each file is measured by both programs in the same run:
-  glm-agent bench engine --model FILE --threads T --prompt-tokens P --decode-tokens G
+  glm-agent bench engine --model FILE --threads T --prompt-tokens P --decode-tokens G [--exact]
   llama-bench -m FILE -t T -p P -n G -r R -o json
 Prints one JSON object: prefill and decode tok/s of each and the ratios glm/llama (> 1: glm-agent faster).
 llama.cpp is not part of this project: pass the path of a llama-bench you built (e.g. from the llama.cpp
@@ -91,12 +91,12 @@ def run(cmd):
     return p.stdout
 
 
-def glm_bench(binary, gguf, threads, prompt, gen, repeat):
+def glm_bench(binary, gguf, threads, prompt, gen, repeat, exact):
     out = run([binary, "bench", "engine", "--model", gguf, "--threads", str(threads), "--prompt-tokens", str(prompt),
-               "--decode-tokens", str(gen), "--repeat", str(repeat)])
+               "--decode-tokens", str(gen), "--repeat", str(repeat)] + (["--exact"] if exact else []))
     j = json.loads(out.strip().splitlines()[-1])
     return {"prefill_tok_s": j["prefill"]["tok_s"], "decode_tok_s": j["decode"].get("median_tok_s", j["decode"]["tok_s"]),
-            "bw_fraction": j.get("bw_fraction_paired_median", j.get("bw_fraction"))}
+            "bw_fraction": j.get("bw_fraction_paired_median", j.get("bw_fraction")), "matmul_acts": j.get("matmul_acts")}
 
 
 def llama_bench(binary, gguf, threads, prompt, gen, repeat):
@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=1, help="alternate glm/llama this many times; medians reported")
+    ap.add_argument("--exact", action="store_true", help="glm-agent with f32 activations in every matmul (its reference)")
     args = ap.parse_args()
     if not os.path.exists(os.path.join(args.workdir, "model.safetensors")):
         log("writing a random ~1.3B GLM-4 to", args.workdir)
@@ -136,10 +137,10 @@ def main():
             run([args.glm_agent, "convert", "--model", args.workdir, "--out", gguf, "--type", t])
         g, l = [], []
         for _ in range(args.rounds):
-            g.append(glm_bench(args.glm_agent, gguf, args.threads, args.prompt, args.gen, args.repeat))
+            g.append(glm_bench(args.glm_agent, gguf, args.threads, args.prompt, args.gen, args.repeat, args.exact))
             l.append(llama_bench(args.llama_bench, gguf, args.threads, args.prompt, args.gen, args.repeat))
         med = lambda rs, k: statistics.median(r[k] for r in rs if k in r) if any(k in r for r in rs) else None
-        e = {"glm": {k: med(g, k) for k in ("prefill_tok_s", "decode_tok_s", "bw_fraction")},
+        e = {"glm": {k: med(g, k) for k in ("prefill_tok_s", "decode_tok_s", "bw_fraction")} | {"matmul_acts": g[0]["matmul_acts"]},
              "llama_cpp": {k: med(l, k) for k in ("prefill_tok_s", "decode_tok_s")}, "llama_cpp_build": l[0].get("build")}
         for k in ("prefill_tok_s", "decode_tok_s"):
             if e["glm"][k] and e["llama_cpp"][k]:

@@ -60,6 +60,10 @@ struct EngineOptions {
   int n_threads = 0;           // <= 0: all hardware threads
   int64_t max_seq_len = 0;     // <= 0: config max_position_embeddings
   int max_batch = 64;
+  // Every matmul with full-precision activations (the CPU backend's exact reference). Otherwise activations
+  // are rounded to what the weights' dot-product instructions take (bf16, int8 blocks), as llama.cpp and GPU
+  // GEMMs do: faster, within the rounding error of the activations.
+  bool exact_matmul = false;
 };
 
 class Engine {

@@ -10,8 +10,9 @@
 
 namespace glm {
 
-Glm4CpuForward::Glm4CpuForward(const Glm4Weights& weights, kernels::ThreadPool& pool, int max_tokens)
-    : w_(weights), pool_(pool), max_tokens_(max_tokens) {
+Glm4CpuForward::Glm4CpuForward(const Glm4Weights& weights, kernels::ThreadPool& pool, int max_tokens,
+                               kernels::MatmulActs acts)
+    : w_(weights), pool_(pool), max_tokens_(max_tokens), acts_(acts) {
   const Glm4Config& c = w_.config();
   inv_freq_ = kernels::rope_inv_freq(c.n_rot, c.rope_theta);
   const size_t n = size_t(max_tokens);
@@ -50,9 +51,9 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     // Attention block.
     for (int i = 0; i < n; ++i) kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.attn_norm, d, c.rms_norm_eps);
     trace("attn_norm", il, a_.data(), d);
-    kernels::matmul(L.wq, a_.data(), d, n, q_.data(), qd, pool_);
-    kernels::matmul(L.wk, a_.data(), d, n, k_.data(), kvd, pool_);
-    kernels::matmul(L.wv, a_.data(), d, n, v_.data(), kvd, pool_);
+    kernels::matmul(L.wq, a_.data(), d, n, q_.data(), qd, pool_, acts_);
+    kernels::matmul(L.wk, a_.data(), d, n, k_.data(), kvd, pool_, acts_);
+    kernels::matmul(L.wv, a_.data(), d, n, v_.data(), kvd, pool_, acts_);
     add_bias(q_.data(), L.bq, qd);
     add_bias(k_.data(), L.bk, kvd);
     add_bias(v_.data(), L.bv, kvd);
@@ -69,7 +70,7 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     trace("v", il, v_.data(), kvd);
     cpu::attention(shape, ctx.data(), n, q_.data(), qd, attn_.data(), qd, pool_);
     trace("attn_out", il, attn_.data(), qd);
-    kernels::matmul(L.wo, attn_.data(), qd, n, proj_.data(), d, pool_);
+    kernels::matmul(L.wo, attn_.data(), qd, n, proj_.data(), d, pool_, acts_);
     trace("attn_proj", il, proj_.data(), d);
     for (int i = 0; i < n; ++i) {
       float* p = &proj_[size_t(i * d)];
@@ -80,7 +81,7 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     trace("ffn_inp", il, x_.data(), d);
     // MLP block.
     for (int i = 0; i < n; ++i) kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.ffn_norm, d, c.rms_norm_eps);
-    cpu::ffn(L.w_gate_up, L.w_down, a_.data(), n, gu_.data(), act_.data(), proj_.data(), pool_);
+    cpu::ffn(L.w_gate_up, L.w_down, a_.data(), n, gu_.data(), act_.data(), proj_.data(), pool_, acts_);
     trace("ffn_out", il, proj_.data(), d);
     for (int i = 0; i < n; ++i) {
       float* p = &proj_[size_t(i * d)];
@@ -96,7 +97,7 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
   for (int r = 0; r < nr; ++r)
     kernels::rms_norm(&a_[size_t(r * d)], &x_[size_t(logit_rows[size_t(r)] * d)], w_.output_norm(), d, c.rms_norm_eps);
   if (trace_) trace_("result_norm", -1, a_.data(), nr, d);
-  kernels::matmul(w_.output(), a_.data(), d, nr, logits, c.n_vocab, pool_);
+  kernels::matmul(w_.output(), a_.data(), d, nr, logits, c.n_vocab, pool_, acts_);
 }
 
 }  // namespace glm

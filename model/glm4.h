@@ -2,7 +2,8 @@
 //   x = E[tok]; per layer: a = RMS(x) → q,k,v (+bias) → RoPE (adjacent pairs, first n_rot dims) →
 //   cache k,v → GQA attention → o_proj → x += RMS(A; post_self_attn) → m = RMS(x; post_attention) →
 //   gate_up → SwiGLU → down → x += RMS(f; post_mlp);  logits = RMS(x; norm) · lm_headᵀ.
-// Activations are fp32 throughout; weights are read as stored.
+// Activations are fp32 throughout; weights are read as stored; the matmuls take their activations as `acts` says
+// (kernels/cpu/matmul.h: f32 is exact, compact rounds them as llama.cpp does).
 //
 // Owns: scratch buffers for up to max_tokens tokens per run(). Shares: the weights and the pool (both
 // must outlive it). Threads: run() from the pool's owner only; one run() at a time.
@@ -13,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 #include "model/cpu/kv_cache.h"
 #include "model/weights.h"
@@ -31,7 +33,7 @@ using ForwardTrace = std::function<void(const char* name, int il, const float* d
 
 class Glm4CpuForward {
  public:
-  Glm4CpuForward(const Glm4Weights& weights, kernels::ThreadPool& pool, int max_tokens);
+  Glm4CpuForward(const Glm4Weights& weights, kernels::ThreadPool& pool, int max_tokens, kernels::MatmulActs acts);
 
   int max_tokens() const { return max_tokens_; }
   void set_trace(ForwardTrace trace) { trace_ = std::move(trace); }
@@ -45,6 +47,7 @@ class Glm4CpuForward {
   const Glm4Weights& w_;
   kernels::ThreadPool& pool_;
   int max_tokens_;
+  kernels::MatmulActs acts_;
   std::vector<double> inv_freq_;
   std::vector<float> x_, a_, q_, k_, v_, attn_, proj_, gu_, act_;
   ForwardTrace trace_;

@@ -36,6 +36,15 @@ bool has_vnni() {
   return v;
 }
 
+bool has_avx512_bf16() {
+  static const bool v = [] {
+    if (isa() != Isa::avx512 || !__builtin_cpu_supports("avx512bf16")) return false;
+    const char* env = std::getenv("GLM_CPU_BF16");
+    return !(env && !std::strcmp(env, "0"));
+  }();
+  return v;
+}
+
 std::string_view isa_name(Isa i) {
   switch (i) {
     case Isa::scalar: return "scalar";

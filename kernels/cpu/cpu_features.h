@@ -13,6 +13,8 @@ enum class Isa { scalar, avx2, avx512 };
 Isa isa();
 // AVX-512 VNNI (int8 dot products for q8_0 / q4_0 weights); false when isa() < avx512 or GLM_CPU_VNNI=0.
 bool has_vnni();
+// AVX-512 BF16 (vdpbf16ps for bf16 weights in GEMMs); false when isa() < avx512 or GLM_CPU_BF16=0.
+bool has_avx512_bf16();
 std::string_view isa_name(Isa i);
 
 }  // namespace glm::kernels

@@ -44,11 +44,13 @@ void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok
   }
 }
 
-// Activations quantized to int8 blocks for the VNNI kernels (owned by the thread that quantized them).
+// Activations in the compact form of one call (owned by the thread that made them): int8 blocks for the VNNI
+// kernels, or bf16 for the BF16 GEMM.
 struct ActBuffer {
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int32_t> corr;
+  std::vector<uint16_t> bf;
   isa_impl::ActQ8 view() const { return {q.data(), d.data(), corr.data()}; }
 };
 
@@ -77,8 +79,34 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   }
 }
 
-bool int8_applies(Isa level, bool allow_int8, DType t) {
-  return allow_int8 && level == Isa::avx512 && has_vnni() && dtype_is_blocked(t);
+// Which kernel family a call takes: the activations' form follows from the weights, the tokens and the CPU.
+enum class Path { f32, int8, bf16 };
+
+Path path_for(Isa level, MatmulActs acts, const MatView& w, int n_tok) {
+  if (acts != MatmulActs::compact || level != Isa::avx512) return Path::f32;
+  if (dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
+  if (w.dtype == DType::bf16 && n_tok >= isa_impl::kGemmMinTokens && w.cols % 2 == 0 && has_avx512_bf16())
+    return Path::bf16;
+  return Path::f32;
+}
+
+// The activations of one call in the form `path` reads, made once by the calling thread and read by all rows.
+struct CompactActs {
+  isa_impl::ActQ8 q8{};
+  const uint16_t* bf = nullptr;
+};
+
+CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ldx, int n_tok, ActBuffer& b) {
+  CompactActs c;
+  if (path == Path::int8) {
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, b);
+    c.q8 = b.view();
+  } else if (path == Path::bf16) {
+    b.bf.resize(size_t(n_tok * w.cols));
+    isa_impl::acts_to_bf16(x, ldx, n_tok, w.cols, b.bf.data());
+    c.bf = b.bf.data();
+  }
+  return c;
 }
 
 void rows_float(Isa level, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
@@ -97,51 +125,50 @@ void rows_float(Isa level, const MatView& w, const float* x, int64_t ldx, int n_
   }
 }
 
+void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, const float* x, int64_t ldx, int n_tok,
+              float* y, int64_t ldy, int64_t r0, int64_t r1) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  switch (path) {
+    case Path::int8:
+      isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, c.q8, n_tok, y, ldy, r0, r1);
+      return;
+    case Path::bf16:
+      isa_impl::gemm_bf16(base, w.row_bytes, w.cols, c.bf, n_tok, y, ldy, r0, r1);
+      return;
+    case Path::f32:
+      rows_float(level, w, x, ldx, n_tok, y, ldy, r0, r1);
+      return;
+  }
+}
+
 void check_view(const MatView& w) {
   GLM_CHECK(w.row_bytes == dtype_row_bytes(w.dtype, w.cols));
   GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
 }
 }  // namespace
 
-void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
-                 int64_t row_begin, int64_t row_end) {
-  matmul_rows_at(isa(), true, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
-}
-
-void matmul_rows_at(Isa level, bool allow_int8, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y,
+void matmul_rows_at(Isa level, MatmulActs acts, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y,
                     int64_t ldy, int64_t row_begin, int64_t row_end) {
   GLM_CHECK(int(level) <= int(isa()));
   check_view(w);
-  if (int8_applies(level, allow_int8, w.dtype)) {
-    thread_local ActBuffer acts;
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
-    isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, acts.view(),
-                               n_tok, y, ldy, row_begin, row_end);
-    return;
-  }
-  rows_float(level, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
+  if (n_tok <= 0) return;
+  const Path path = path_for(level, acts, w, n_tok);
+  thread_local ActBuffer buf;
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, buf);
+  rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
 }
 
-void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool) {
+void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool,
+            MatmulActs acts) {
   if (n_tok <= 0 || w.rows == 0) return;
   check_view(w);
   const Isa level = isa();
-  const bool int8 = int8_applies(level, true, w.dtype);
-  // Quantized once by the calling thread and read by all: take the view here, since inside the lambda
-  // `acts` would name each worker's own (empty) thread_local.
-  thread_local ActBuffer acts;
-  isa_impl::ActQ8 xq{};
-  if (int8) {
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, acts);
-    xq = acts.view();
-  }
-  auto rows = [&](int64_t b, int64_t e) {
-    if (int8)
-      isa_impl::matmul_rows_vnni(int(w.dtype), static_cast<const uint8_t*>(w.data), w.row_bytes, w.cols, xq, n_tok,
-                                 y, ldy, b, e);
-    else
-      rows_float(level, w, x, ldx, n_tok, y, ldy, b, e);
-  };
+  const Path path = path_for(level, acts, w, n_tok);
+  // Made once by the calling thread and read by all: take the view here, since inside the lambda `buf` would
+  // name each worker's own (empty) thread_local.
+  thread_local ActBuffer buf;
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, buf);
+  auto rows = [&](int64_t b, int64_t e) { rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, b, e); };
   // Small matrices are not worth waking the pool for.
   if (pool.n_threads() == 1 || w.rows * w.cols * int64_t(n_tok) < 32 * 1024) {
     rows(0, w.rows);

@@ -1,12 +1,12 @@
 // kernels/cpu/matmul.h — y = x · Wᵀ for a weight matrix of any DType and f32 activations.
 //
 // W is row-major [rows = out, cols = in] as stored (torch layout); x holds n_tok rows of cols floats.
-// Accumulation is fp32; f32/f16/bf16 weights are converted inside the dot products, never materialized,
-// with fp32 activations (exact path). q8_0/q4_0 weights on AVX-512 VNNI use int8 dot products against
-// activations quantized per 32-block (error of that quantization added); elsewhere they are dequantized. The SIMD level comes from isa() (AVX-512, AVX2/FMA or scalar).
-// From 8 tokens on (prefill, batched decode) AVX-512 runs packed GEMMs instead: f32/f16/bf16 weights widened to
-// f32 once per 32-row block against f32 activations; q8_0/q4_0 on VNNI as int8 against int8 activations (as
-// for decode), elsewhere widened like the float types. Accumulation is fp32 (int32 within a block).
+// Accumulation is fp32 everywhere. How the activations enter the dot products is the caller's choice
+// (MatmulActs): kept f32 against weights widened inside the dot products (exact: the CPU reference), or rounded
+// to the type the weights' own dot-product instruction takes, as llama.cpp does (int8 blocks for q8_0/q4_0 on
+// AVX-512 VNNI, bf16 for bf16 weights in GEMMs on AVX-512 BF16). The SIMD level comes from isa() (AVX-512,
+// AVX2/FMA or scalar). From kGemmMinTokens tokens on (prefill, batched decode) AVX-512 runs packed GEMMs:
+// 32-row blocks of weights widened to f32 (or interleaved as bf16 pairs, or int8) once, against all tokens.
 // Threads: matmul() splits the output rows over the pool; it must be called from the pool's owner.
 // Preconditions (asserted): cols % 32 == 0 for block types; row_bytes == dtype_row_bytes(dtype, cols).
 #pragma once
@@ -31,17 +31,20 @@ struct MatView {
   size_t n_bytes() const { return size_t(rows) * row_bytes; }
 };
 
+enum class MatmulActs {
+  f32,      // activations stay f32; every weight type is widened to f32 in the dot products (exact)
+  compact,  // q8_0/q4_0 on AVX-512 VNNI: activations quantized to int8 per 32-block (amax/127, as ggml's
+            // q8_0), integer dot products; bf16 in GEMMs on AVX-512 BF16: activations rounded to bf16 (nearest
+            // even), vdpbf16ps. Elsewhere (other types, decode of bf16, CPUs without them) as f32.
+};
+
 // y[t * ldy + o] = sum_k x[t * ldx + k] * W[o][k] for t < n_tok, o < w.rows.
-void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool);
+void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool,
+            MatmulActs acts);
 
-// The same for output rows [row_begin, row_end) on the calling thread only.
-void matmul_rows(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
-                 int64_t row_begin, int64_t row_end);
-
-// matmul_rows at a given SIMD level (tests and benchmarks compare levels; level must be <= isa()).
-// allow_int8: for q8_0/q4_0 weights on AVX-512 VNNI, quantize the activations to int8 blocks (as llama.cpp
-// does) and use integer dot products; otherwise weights are dequantized to fp32 in the dot products.
-void matmul_rows_at(Isa level, bool allow_int8, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
-                    int64_t row_begin, int64_t row_end);
+// The same for output rows [row_begin, row_end) on the calling thread only, at a given SIMD level (tests and
+// benchmarks compare levels; level must be <= isa()).
+void matmul_rows_at(Isa level, MatmulActs acts, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y,
+                    int64_t ldy, int64_t row_begin, int64_t row_end);
 
 }  // namespace glm::kernels

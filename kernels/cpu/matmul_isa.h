@@ -37,4 +37,11 @@ struct ActQ8 {
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                       float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
+// bf16 weights (rows of cols bf16, cols even) against xb: n_tok rows of cols bf16 activations (acts_to_bf16);
+// rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (worth it from kGemmMinTokens on).
+void gemm_bf16(const uint8_t* w, size_t row_bytes, int64_t cols, const uint16_t* xb, int n_tok, float* y,
+               int64_t ldy, int64_t row_begin, int64_t row_end);
+// x (n_tok rows of cols floats, stride ldx) rounded to bf16, nearest even, into out[n_tok][cols].
+void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t* out);
+
 }  // namespace glm::kernels::isa_impl

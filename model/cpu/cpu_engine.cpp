@@ -26,7 +26,8 @@ class CpuEngine final : public Engine {
     caps_.n_vocab = c.n_vocab;
     caps_.n_threads = pool_->n_threads();
     caps_.weight_dtype = std::string(kernels::dtype_name(weights_.layer(0).wq.dtype));
-    forward_ = std::make_unique<Glm4CpuForward>(weights_, *pool_, std::max(kPrefillChunk, caps_.max_batch));
+    forward_ = std::make_unique<Glm4CpuForward>(weights_, *pool_, std::max(kPrefillChunk, caps_.max_batch),
+                                                opt.exact_matmul ? kernels::MatmulActs::f32 : kernels::MatmulActs::compact);
   }
 
   const EngineCaps& caps() const override { return caps_; }

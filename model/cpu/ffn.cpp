@@ -5,11 +5,11 @@
 namespace glm::cpu {
 
 void ffn(const kernels::MatView& w_gate_up, const kernels::MatView& w_down, const float* m, int n_tok, float* gu,
-         float* act, float* out, kernels::ThreadPool& pool) {
+         float* act, float* out, kernels::ThreadPool& pool, kernels::MatmulActs acts) {
   const int64_t n_embd = w_gate_up.cols, n_ff = w_down.cols;
-  kernels::matmul(w_gate_up, m, n_embd, n_tok, gu, 2 * n_ff, pool);
+  kernels::matmul(w_gate_up, m, n_embd, n_tok, gu, 2 * n_ff, pool, acts);
   for (int i = 0; i < n_tok; ++i) kernels::swiglu(act + i * n_ff, gu + i * 2 * n_ff, n_ff);
-  kernels::matmul(w_down, act, n_ff, n_tok, out, n_embd, pool);
+  kernels::matmul(w_down, act, n_ff, n_tok, out, n_embd, pool, acts);
 }
 
 }  // namespace glm::cpu

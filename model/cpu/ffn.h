@@ -9,6 +9,6 @@ namespace glm::cpu {
 
 // m: n_tok rows of n_embd; gu: scratch n_tok × 2 n_ff; act: scratch n_tok × n_ff; out: n_tok × n_embd.
 void ffn(const kernels::MatView& w_gate_up, const kernels::MatView& w_down, const float* m, int n_tok, float* gu,
-         float* act, float* out, kernels::ThreadPool& pool);
+         float* act, float* out, kernels::ThreadPool& pool, kernels::MatmulActs acts);
 
 }  // namespace glm::cpu

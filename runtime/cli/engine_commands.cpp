@@ -75,7 +75,7 @@ void append_row(std::string& out, const float* row, int64_t n) {
   out += ']';
 }
 
-// --model DIR [--threads N] [--quantize TYPE] [--ctx N] → an engine.
+// --model DIR [--threads N] [--quantize TYPE] [--ctx N] [--exact] → an engine.
 Result<std::unique_ptr<Engine>> open_engine(const Args& args) {
   auto model = args.get("model");
   if (!model)
@@ -88,6 +88,7 @@ Result<std::unique_ptr<Engine>> open_engine(const Args& args) {
   auto ctx = args.get_int("ctx", 0);
   if (!ctx) return ctx.take_error();
   opt.max_seq_len = *ctx;
+  opt.exact_matmul = args.switches.count("exact") > 0;
   std::optional<kernels::DType> q;
   if (auto qs = args.get("quantize")) {
     kernels::DType t;
@@ -106,7 +107,7 @@ int fail_error(const Error& e) {
 }  // namespace
 
 int cmd_logits(const Argv& argv) {
-  auto args = Args::parse(argv, {"model", "ids", "threads", "quantize", "ctx"}, {"all"});
+  auto args = Args::parse(argv, {"model", "ids", "threads", "quantize", "ctx"}, {"all", "exact"});
   if (!args) return fail(kExitUsage, args.error().message);
   auto csv = args->get("ids");
   if (!csv) return fail(kExitUsage, "logits needs --ids CSV");
@@ -143,7 +144,7 @@ int cmd_generate(const Argv& argv) {
                           {"model", "ids", "prompt", "max-tokens", "temperature", "seed", "top-k", "top-p", "min-p",
                            "repetition-penalty", "presence-penalty", "frequency-penalty", "output-format", "threads",
                            "quantize", "ctx", "json-schema", "grammar"},
-                          {});
+                          {"exact"});
   if (!args) return fail(kExitUsage, args.error().message);
   if (args->has("json-schema") && args->has("grammar"))
     return fail(kExitUsage, "give at most one of --json-schema FILE and --grammar FILE");
@@ -316,7 +317,7 @@ int cmd_bench_engine(const Argv& argv) {
   auto args = Args::parse(argv,
                           {"model", "size", "dtype", "quantize", "threads", "prompt-tokens", "decode-tokens", "vocab",
                            "ctx", "bandwidth-mib", "repeat"},
-                          {});
+                          {"exact"});
   if (!args) return fail(kExitUsage, args.error().message);
   auto threads = args->get_int("threads", 0);
   auto n_prompt = args->get_int("prompt-tokens", 128);
@@ -340,6 +341,7 @@ int cmd_bench_engine(const Argv& argv) {
   EngineOptions opt;
   opt.n_threads = int(*threads);
   opt.max_seq_len = *n_prompt + *n_decode + 1;
+  opt.exact_matmul = args->switches.count("exact") > 0;
   if (auto model = args->get("model")) {
     std::optional<kernels::DType> q;
     if (auto qs = args->get("quantize")) {
@@ -440,6 +442,7 @@ int cmd_bench_engine(const Argv& argv) {
   j["bench"] = "engine";
   j["backend"] = e.caps().backend;
   j["isa"] = std::string(kernels::isa_name(kernels::isa()));
+  j["matmul_acts"] = opt.exact_matmul ? "f32" : "compact";
   j["threads"] = e.caps().n_threads;
   j["model"] = {{"source", source},
                 {"params", c.n_params()},

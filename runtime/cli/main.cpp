@@ -21,7 +21,7 @@ commands:
   info [--json]                                   version, compiled backends, devices
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
-  logits --model DIR --ids CSV [--all]
+  logits --model DIR --ids CSV [--all] [--exact]   (--exact: f32 activations in every matmul, the reference)
   convert --model DIR --out FILE.gguf [--type q8_0|q4_0|f16|bf16|f32]   safetensors -> GGUF
   grammar test|bench ...                          grammar-constrained decoding tools
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox

@@ -33,10 +33,11 @@ Mat random_mat(DType t, int64_t rows, int64_t cols, std::mt19937& rng) {
 TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0, 1);
-  std::vector<std::pair<Isa, bool>> paths = {{Isa::scalar, false}};
-  if (int(isa()) >= int(Isa::avx2)) paths.push_back({Isa::avx2, false});
-  if (isa() == Isa::avx512) paths.push_back({Isa::avx512, false});
-  if (has_vnni()) paths.push_back({Isa::avx512, true});
+  using Acts = MatmulActs;
+  std::vector<std::pair<Isa, Acts>> paths = {{Isa::scalar, Acts::f32}};
+  if (int(isa()) >= int(Isa::avx2)) paths.push_back({Isa::avx2, Acts::f32});
+  if (isa() == Isa::avx512) paths.push_back({Isa::avx512, Acts::f32});
+  if (has_vnni() || has_avx512_bf16()) paths.push_back({Isa::avx512, Acts::compact});
   for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
     for (int64_t cols : {32, 64, 100, 1024}) {
       if (dtype_is_blocked(t) && cols % 32) continue;
@@ -61,16 +62,21 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
               mag[size_t(tt * ldy + o)] = a;
             }
           }
-          for (auto [level, int8] : paths) {
+          for (auto [level, acts] : paths) {
             std::vector<float> y(ref.size(), -777.0f);
-            matmul_rows_at(level, int8, m.view, x.data(), ldx, n_tok, y.data(), ldy, 0, rows);
+            matmul_rows_at(level, acts, m.view, x.data(), ldx, n_tok, y.data(), ldy, 0, rows);
+            const bool compact = acts == Acts::compact;
+            // Compact activations add their rounding error: int8 blocks half a step of amax/127 each, bf16
+            // (GEMMs only) half an ulp of 8 significant bits, 2^-9 of each product.
+            double rel = 1e-5;
+            if (compact && dtype_is_blocked(t) && has_vnni()) rel = 1e-2;
+            if (compact && t == DType::bf16 && n_tok >= 8 && has_avx512_bf16()) rel = 2.5e-3;
             for (int tt = 0; tt < n_tok; ++tt)
               for (int64_t o = 0; o < rows; ++o) {
                 size_t i = size_t(tt * ldy + o);
-                // The int8 path adds the activations' quantization error (half a step of amax/127 each).
-                const double tol = int8 && dtype_is_blocked(t) ? 1e-2 * mag[i] : 1e-5 * mag[i] + 1e-6;
-                ASSERT_NEAR(y[i], ref[i], tol) << "isa " << isa_name(level) << (int8 ? "+int8" : "") << " type " << dtype_name(t) << " cols " << cols << " rows " << rows
-                    << " n_tok " << n_tok << " at (" << tt << ", " << o << ")";
+                ASSERT_NEAR(y[i], ref[i], rel * mag[i] + 1e-6)
+                    << "isa " << isa_name(level) << (compact ? "+compact" : "") << " type " << dtype_name(t)
+                    << " cols " << cols << " rows " << rows << " n_tok " << n_tok << " at (" << tt << ", " << o << ")";
               }
             // Padding columns of y are untouched.
             for (int tt = 0; tt < n_tok; ++tt) ASSERT_EQ(y[size_t(tt * ldy + rows)], -777.0f);
@@ -91,9 +97,11 @@ TEST(MatmulTest, ThreadedEqualsSingleThreaded) {
       std::normal_distribution<float> nd(0, 1);
       for (auto& v : x) v = nd(rng);
       std::vector<float> a(static_cast<size_t>(n_tok * 301)), b(a.size());
-      matmul(m.view, x.data(), 256, n_tok, a.data(), 301, one);
-      matmul(m.view, x.data(), 256, n_tok, b.data(), 301, three);
-      EXPECT_EQ(a, b) << dtype_name(t) << " n_tok " << n_tok;
+      for (MatmulActs acts : {MatmulActs::f32, MatmulActs::compact}) {
+        matmul(m.view, x.data(), 256, n_tok, a.data(), 301, one, acts);
+        matmul(m.view, x.data(), 256, n_tok, b.data(), 301, three, acts);
+        EXPECT_EQ(a, b) << dtype_name(t) << " n_tok " << n_tok << " compact " << (acts == MatmulActs::compact);
+      }
     }
   }
 }
@@ -175,7 +183,7 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
       for (int j = 0; j < 32; ++j) x[size_t(b * 32 + j)] = d * float(j == 0 ? 127 : qd(rng));
     }
     std::vector<float> y(rows), wrow(static_cast<size_t>(cols));
-    matmul_rows_at(Isa::avx512, true, m.view, x.data(), cols, 1, y.data(), rows, 0, rows);
+    matmul_rows_at(Isa::avx512, MatmulActs::compact, m.view, x.data(), cols, 1, y.data(), rows, 0, rows);
     for (int64_t o = 0; o < rows; ++o) {
       dequantize_row(t, m.view.row(o), wrow.data(), cols);
       double s = 0, a = 0;
@@ -184,6 +192,38 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
         a += std::fabs(double(wrow[size_t(k)]) * x[size_t(k)]);
       }
       EXPECT_NEAR(y[size_t(o)], s, 1e-5 * a) << dtype_name(t) << " row " << o;
+    }
+  }
+}
+
+// The bf16 GEMM equals an exact model of itself: with activations already bf16 (so rounding them is exact),
+// only the fp32 accumulation differs from a double dot product. Odd tails of pairs and rows are covered.
+TEST(MatmulTest, Bf16GemmIsExactOnBf16Activations) {
+  if (!has_avx512_bf16()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 1);
+  for (int64_t cols : {2, 34, 96, 1030}) {
+    for (int64_t rows : {3, 32, 45}) {
+      Mat m = random_mat(DType::bf16, rows, cols, rng);
+      for (int n_tok : {8, 13, 25}) {
+        const int64_t ldx = cols + 1;
+        std::vector<float> x(static_cast<size_t>(n_tok * ldx));
+        for (auto& v : x) v = bf16_to_f32(f32_to_bf16(nd(rng)));
+        std::vector<float> y(static_cast<size_t>(n_tok * rows)), wrow(static_cast<size_t>(cols));
+        matmul_rows_at(Isa::avx512, MatmulActs::compact, m.view, x.data(), ldx, n_tok, y.data(), rows, 0, rows);
+        for (int64_t o = 0; o < rows; ++o) {
+          dequantize_row(DType::bf16, m.view.row(o), wrow.data(), cols);
+          for (int tt = 0; tt < n_tok; ++tt) {
+            double s = 0, a = 0;
+            for (int64_t k = 0; k < cols; ++k) {
+              s += double(wrow[size_t(k)]) * x[size_t(tt * ldx + k)];
+              a += std::fabs(double(wrow[size_t(k)]) * x[size_t(tt * ldx + k)]);
+            }
+            ASSERT_NEAR(y[size_t(tt * rows + o)], s, 1e-5 * a + 1e-6)
+                << "cols " << cols << " rows " << rows << " n_tok " << n_tok << " at (" << tt << ", " << o << ")";
+          }
+        }
+      }
     }
   }
 }

@@ -1,0 +1,104 @@
+// AVX-512 BF16 GEMM: bf16 weights against bf16-rounded activations (MatmulActs::compact, see matmul.h).
+// Compiled for AVX-512 BF16 via the pragma; only called when has_avx512_bf16() says so.
+#include "kernels/cpu/matmul_isa.h"
+
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace glm::kernels::isa_impl {
+namespace {
+
+// A bf16 row read as 32-bit words is already a row of (k even, k odd) pairs, the operand vdpbf16ps takes:
+// packing a 32-row block is a transpose of those words into bp[pair][32] (rows beyond nr zero).
+void pack_pairs(const uint8_t* w, size_t rb, int64_t n_pairs, int64_t o, int nr, uint32_t* bp) {
+  alignas(64) uint32_t tile[kGemmRows][16];
+  int64_t p = 0;
+  for (; p + 16 <= n_pairs; p += 16) {
+    for (int r = 0; r < nr; ++r)
+      _mm512_store_si512(tile[r], _mm512_loadu_si512(w + size_t(o + r) * rb + size_t(p) * 4));
+    uint32_t* dst = bp + p * kGemmRows;
+    for (int j = 0; j < 16; ++j) {
+      int r = 0;
+      for (; r < nr; ++r) dst[j * kGemmRows + r] = tile[r][j];
+      for (; r < kGemmRows; ++r) dst[j * kGemmRows + r] = 0;
+    }
+  }
+  for (; p < n_pairs; ++p) {
+    int r = 0;
+    for (; r < nr; ++r) __builtin_memcpy(&bp[p * kGemmRows + r], w + size_t(o + r) * rb + size_t(p) * 4, 4);
+    for (; r < kGemmRows; ++r) bp[p * kGemmRows + r] = 0;
+  }
+}
+
+// T tokens × 32 rows: 2 vdpbf16ps per token per pair of columns into 2·T accumulators (outer-product form, as
+// the f32 GEMM in matmul_avx512.cpp, with half the instructions per column).
+template <int T>
+inline void micro(const uint32_t* bp, int64_t n_pairs, const uint32_t* xp, int64_t ldxp, float* y, int64_t ldy,
+                  __mmask16 m0, __mmask16 m1) {
+  __m512 c0[T], c1[T];
+  #pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) c0[t] = c1[t] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < n_pairs; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows + 16);
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(int(xp[t * ldxp + p]));
+      c0[t] = _mm512_dpbf16_ps(c0[t], a, b0);
+      c1[t] = _mm512_dpbf16_ps(c1[t], a, b1);
+    }
+  }
+  #pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    _mm512_mask_storeu_ps(y + t * ldy, m0, c0[t]);
+    _mm512_mask_storeu_ps(y + t * ldy + 16, m1, c1[t]);
+  }
+}
+
+template <int T>
+void micro_tail(int n, const uint32_t* bp, int64_t n_pairs, const uint32_t* xp, int64_t ldxp, float* y, int64_t ldy,
+                __mmask16 m0, __mmask16 m1) {
+  if constexpr (T > 0) {
+    if (n == T) return micro<T>(bp, n_pairs, xp, ldxp, y, ldy, m0, m1);
+    micro_tail<T - 1>(n, bp, n_pairs, xp, ldxp, y, ldy, m0, m1);
+  }
+}
+
+}  // namespace
+
+void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t* out) {
+  for (int t = 0; t < n_tok; ++t) {
+    const float* xs = x + t * ldx;
+    uint16_t* o = out + t * cols;
+    int64_t k = 0;
+    for (; k + 32 <= cols; k += 32) {  // round to nearest even, as the weights were when they became bf16
+      const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(xs + k + 16), _mm512_loadu_ps(xs + k));
+      _mm512_storeu_si512(o + k, (__m512i)v);
+    }
+    if (k < cols) {
+      const __mmask16 m = __mmask16((1u << (cols - k)) - 1);
+      const __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, xs + k));
+      _mm256_mask_storeu_epi16(o + k, m, (__m256i)v);
+    }
+  }
+}
+
+void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint16_t* xb, int n_tok, float* y, int64_t ldy,
+               int64_t r0, int64_t r1) {
+  const int64_t n_pairs = cols / 2;
+  const auto* xp = reinterpret_cast<const uint32_t*>(xb);
+  auto* bp = static_cast<uint32_t*>(thread_scratch(size_t(n_pairs) * kGemmRows * sizeof(uint32_t)));
+  constexpr int T = 12;  // 24 accumulators + 2 weight vectors + 1 broadcast of 32 zmm registers
+  for (int64_t o = r0; o < r1; o += kGemmRows) {
+    const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
+    pack_pairs(w, rb, n_pairs, o, nr, bp);
+    const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
+    int t = 0;
+    for (; t + T <= n_tok; t += T) micro<T>(bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1);
+    micro_tail<T - 1>(n_tok - t, bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1);
+  }
+}
+
+}  // namespace glm::kernels::isa_impl

@@ -27,21 +27,22 @@ Isa isa() {
   return level;
 }
 
+namespace {
+// An AVX-512 extension the kernels use: present, with AVX-512 chosen, and not turned off by its variable (=0).
+bool extension_on(bool cpu_has, const char* env_var) {
+  if (isa() != Isa::avx512 || !cpu_has) return false;
+  const char* env = std::getenv(env_var);
+  return !(env && !std::strcmp(env, "0"));
+}
+}  // namespace
+
 bool has_vnni() {
-  static const bool v = [] {
-    if (isa() != Isa::avx512 || !__builtin_cpu_supports("avx512vnni")) return false;
-    const char* env = std::getenv("GLM_CPU_VNNI");
-    return !(env && !std::strcmp(env, "0"));
-  }();
+  static const bool v = extension_on(__builtin_cpu_supports("avx512vnni"), "GLM_CPU_VNNI");
   return v;
 }
 
 bool has_avx512_bf16() {
-  static const bool v = [] {
-    if (isa() != Isa::avx512 || !__builtin_cpu_supports("avx512bf16")) return false;
-    const char* env = std::getenv("GLM_CPU_BF16");
-    return !(env && !std::strcmp(env, "0"));
-  }();
+  static const bool v = extension_on(__builtin_cpu_supports("avx512bf16"), "GLM_CPU_BF16");
   return v;
 }
 

@@ -211,6 +211,33 @@ def save(model, cfg, out, tokenizer_path, dtype):
             fo.write(fi.read())
 
 
+def token_ids(tokenizer_path):
+    with open(tokenizer_path, encoding="utf-8") as f:
+        tj = json.load(f)
+    return dict(tj["model"]["vocab"]) | {t["content"]: t["id"] for t in tj["added_tokens"]}
+
+
+def remap_vocab(tensors, old_tokenizer, new_tokenizer, model):
+    """A checkpoint's embedding rows moved to the ids its tokens have in the new tokenizer (a second phase after
+    tokens were added); rows of new tokens keep the model's fresh initialisation."""
+    old, new = token_ids(old_tokenizer), token_ids(new_tokenizer)
+    if old == new:
+        return tensors
+    fresh = model.hf_state_dict()
+    out = dict(tensors)
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        if name not in tensors:
+            continue
+        w = fresh[name].detach().clone()
+        for tok, i in new.items():
+            if tok in old:
+                w[i] = tensors[name][old[tok]].to(w.dtype)
+        out[name] = w
+    kept = sum(1 for t in new if t in old)
+    print(f"vocabulary {len(old)} -> {len(new)} tokens: {kept} rows carried over, {len(new) - kept} new", flush=True)
+    return out
+
+
 def round_bf16_(model):
     """Rounds the weights as save(dtype="BF16") stores them (round to nearest even)."""
     with torch.no_grad():
@@ -285,7 +312,8 @@ def main():
         spec = importlib.util.spec_from_file_location("glm4_reference", os.path.join(ROOT, "scripts", "glm4_reference.py"))
         ref = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(ref)
-        G.load_hf_into(model, ref.load_weights(args.init))
+        G.load_hf_into(model, remap_vocab(ref.load_weights(args.init), os.path.join(args.init, "tokenizer.json"),
+                                          args.tokenizer, model))
         print(f"initialized from {args.init}", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f}M parameters", flush=True)

@@ -143,9 +143,7 @@ TEST_P(DemoModelAgents, HeldOutTaskStartsWithTheRightCall) {
 }
 
 // With the tool's result in the context, the calculator answers with it and stops.
-// DISABLED: the committed checkpoint (22 minutes of CPU training, see model/demo/README.md) has not learned to
-// copy yet; it answers "The answer is 2." Enable with a checkpoint that passes eval_heldout.py.
-TEST(DemoModel, DISABLED_CalculatorAnswersWithTheToolResult) {
+TEST(DemoModel, CalculatorAnswersWithTheToolResult) {
   auto eng = open_cpu_engine(kDemo, EngineOptions{.n_threads = 2, .max_seq_len = 2048, .max_batch = 1});
   ASSERT_TRUE(eng.ok()) << eng.error().to_string();
   auto tok = Tokenizer::load(kDemo + "/tokenizer.json");

@@ -174,12 +174,7 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
                         int64_t ldy) {
   int t = 0;
   for (; t + 4 <= n_tok; t += 4) tile<L, R, 4>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
-  switch (n_tok - t) {
-    case 3: tile<L, R, 3>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
-    case 2: tile<L, R, 2>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
-    case 1: tile<L, R, 1>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); break;
-    default: break;
-  }
+  for_token_tail<4>(n_tok - t, [&]<int N>() { tile<L, R, N>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy); });
 }
 
 // ---- prefill / batched decode: a packed GEMM -------------------------------------------------------------
@@ -267,14 +262,7 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx
     for (; t + T <= n_tok; t += T) gemm_micro<T>(bp, cols, x + t * ldx, ldx, y + t * ldy + o, ldy, m0, m1);
     const float* xt = x + t * ldx;
     float* yt = y + t * ldy + o;
-    switch (n_tok - t) {
-      case 5: gemm_micro<5>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
-      case 4: gemm_micro<4>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
-      case 3: gemm_micro<3>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
-      case 2: gemm_micro<2>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
-      case 1: gemm_micro<1>(bp, cols, xt, ldx, yt, ldy, m0, m1); break;
-      default: break;
-    }
+    for_token_tail<T>(n_tok - t, [&]<int N>() { gemm_micro<N>(bp, cols, xt, ldx, yt, ldy, m0, m1); });
   }
 }
 

@@ -57,15 +57,6 @@ inline void micro(const uint32_t* bp, int64_t n_pairs, const uint32_t* xp, int64
   }
 }
 
-template <int T>
-void micro_tail(int n, const uint32_t* bp, int64_t n_pairs, const uint32_t* xp, int64_t ldxp, float* y, int64_t ldy,
-                __mmask16 m0, __mmask16 m1) {
-  if constexpr (T > 0) {
-    if (n == T) return micro<T>(bp, n_pairs, xp, ldxp, y, ldy, m0, m1);
-    micro_tail<T - 1>(n, bp, n_pairs, xp, ldxp, y, ldy, m0, m1);
-  }
-}
-
 }  // namespace
 
 void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t* out) {
@@ -97,7 +88,8 @@ void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint16_t* xb, in
     const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
     int t = 0;
     for (; t + T <= n_tok; t += T) micro<T>(bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1);
-    micro_tail<T - 1>(n_tok - t, bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1);
+    for_token_tail<T>(n_tok - t,
+                      [&]<int N>() { micro<N>(bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1); });
   }
 }
 

@@ -15,6 +15,16 @@ inline constexpr int kGemmRows = 32;
 // Lane mask of a block holding nr <= 32 real rows: bits 0-15 the first vector, 16-31 the second.
 inline constexpr uint32_t gemm_row_mask(int nr) { return nr >= 32 ? ~0u : (1u << nr) - 1; }
 
+// The tail of a token loop over T-wide micro-kernels: for 0 < n < T, calls f.template operator()<n>() (a
+// templated lambda), so each remainder width runs its own fully unrolled instantiation; n == 0 does nothing.
+template <int T, class F>
+inline void for_token_tail(int n, F&& f) {
+  if constexpr (T > 1) {
+    if (n == T - 1) return f.template operator()<T - 1>();
+    for_token_tail<T - 1>(n, f);
+  }
+}
+
 // The calling thread's scratch buffer for packed weights, at least `bytes` long and 64-byte aligned; reused by
 // the next call on this thread (kernels never nest), never freed (pool threads live as long as the process).
 void* thread_scratch(size_t bytes);

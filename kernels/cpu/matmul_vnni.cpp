@@ -103,12 +103,7 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t nb, const ActQ8& xq
                         int64_t ldy) {
   int t = 0;
   for (; t + 4 <= nt; t += 4) tile<W, R, 4>(w, rb, nb, xq, t0 + t, y + t * ldy, ldy);
-  switch (nt - t) {
-    case 3: tile<W, R, 3>(w, rb, nb, xq, t0 + t, y + t * ldy, ldy); break;
-    case 2: tile<W, R, 2>(w, rb, nb, xq, t0 + t, y + t * ldy, ldy); break;
-    case 1: tile<W, R, 1>(w, rb, nb, xq, t0 + t, y + t * ldy, ldy); break;
-    default: break;
-  }
+  for_token_tail<4>(nt - t, [&]<int N>() { tile<W, R, N>(w, rb, nb, xq, t0 + t, y + t * ldy, ldy); });
 }
 
 // ---- prefill / batched decode: a packed int8 GEMM -------------------------------------------------------
@@ -220,12 +215,7 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok,
     const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
     int t = 0;
     for (; t + T <= n_tok; t += T) gemm_micro<T>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1);
-    switch (n_tok - t) {
-      case 3: gemm_micro<3>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
-      case 2: gemm_micro<2>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
-      case 1: gemm_micro<1>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); break;
-      default: break;
-    }
+    for_token_tail<T>(n_tok - t, [&]<int N>() { gemm_micro<N>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); });
   }
 }
 

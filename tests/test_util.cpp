@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <system_error>
+#include <vector>
 
 #include "base/build_info.h"
 
@@ -18,10 +20,35 @@ std::optional<std::string> shared_data_dir() {
   return std::nullopt;
 }
 
+namespace {
+
+// Every directory make_temp_dir created, removed when the test binary exits normally: a run of the suite
+// otherwise leaves hundreds of folders in /tmp. A crashed binary leaves its folders for inspection, and
+// GLM_KEEP_TEST_DIRS=1 keeps them always.
+struct TempDirs {
+  std::vector<std::string> paths;
+  ~TempDirs() {
+    if (const char* keep = std::getenv("GLM_KEEP_TEST_DIRS"); keep && *keep && std::string(keep) != "0") return;
+    for (const std::string& p : paths) {
+      std::error_code ec;
+      std::filesystem::remove_all(p, ec);
+    }
+  }
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   char* p = ::mkdtemp(tmpl.data());
-  return p ? std::string(p) : std::string();
+  if (!p) return std::string();
+  temp_dirs().paths.emplace_back(p);
+  return std::string(p);
 }
 
 std::string agent_binary() {

@@ -10,7 +10,8 @@ namespace glm::testing {
 // GTEST_SKIP() with a message naming the missing path.
 std::optional<std::string> shared_data_dir();
 
-// A fresh temporary directory for one test, removed by the caller if it wants.
+// A fresh temporary directory for one test; removed with its contents when the test binary exits normally
+// (GLM_KEEP_TEST_DIRS=1 keeps it).
 std::string make_temp_dir(const std::string& prefix);
 
 // Path of the built glm-agent binary ($GLM_AGENT_BIN, set by ctest).

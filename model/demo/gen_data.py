@@ -447,7 +447,29 @@ def heldout_tasks():
 
 # ---------------------------------------------------------------------------------------------- main
 
-def generate(n_calc, n_search, n_coder, seed=1):
+class FreshWorlds:
+    """Search traces about invented worlds other than examples/corpus (gen_corpus.world with a new seed), a new
+    world every 25 traces. Their names are new in every world, so the model cannot memorise them and learns to
+    copy the entity from the question into the query and the fact from the result into the answer. Entities
+    whose names also exist in the shipped world are never asked about."""
+
+    def __init__(self, rng, real_world, k):
+        self.rng, self.k, self.left = rng, k, 0
+        self.real = {e["name"].lower() for kind in ("cities", "rivers", "people", "countries") for e in real_world[kind]}
+
+    def trace(self, agent):
+        if self.left == 0:
+            self.w = gen_corpus.world(seed=self.rng.randrange(1 << 30))
+            self.bm25 = BM25(gen_corpus.documents(self.w))
+            self.facts = [f for f in qa_facts(self.w) if f[1].lower() not in self.real]
+            self.left = 25
+        self.left -= 1
+        if self.rng.random() < 0.08:
+            return search_two_hop(agent, self.rng, self.w, self.bm25, self.k)
+        return search_trace(agent, self.rng, self.rng.choice(self.facts), self.bm25, self.k)
+
+
+def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0):
     calc_agent, search_agent, coder_agent = Agent("calculator"), Agent("search-qa"), Agent("coder")
     held = heldout_calc()
     held_q = {q for q, _, _ in held}
@@ -466,16 +488,21 @@ def generate(n_calc, n_search, n_coder, seed=1):
     k = search_agent.cfg["tools"][0].get("top_k", 2)
     facts = [f for f in qa_facts(w) if not heldout_entity(f[1])]
     rng = random.Random(seed + 1)
+    fresh = FreshWorlds(random.Random(seed + 4), w, k)
     n = 0
     while n < n_search:
-        t = search_two_hop(search_agent, rng, w, bm25, k) if rng.random() < 0.08 else \
-            search_trace(search_agent, rng, rng.choice(facts), bm25, k)
+        if fresh_names and rng.random() < fresh_names:
+            t = fresh.trace(search_agent)
+        else:
+            t = search_two_hop(search_agent, rng, w, bm25, k) if rng.random() < 0.08 else \
+                search_trace(search_agent, rng, rng.choice(facts), bm25, k)
         if t:
             traces.append(t)
             n += 1
     rng = random.Random(seed + 2)
     for _ in range(n_coder):
-        traces.append(coder_trace(coder_agent, rng, wsg.TRAIN_MODULES))
+        names = wsg.fresh_module_names(rng, 8) if fresh_names and rng.random() < fresh_names else wsg.TRAIN_MODULES
+        traces.append(coder_trace(coder_agent, rng, names))
     random.Random(seed + 3).shuffle(traces)
     return traces
 
@@ -522,6 +549,9 @@ def main():
     ap.add_argument("--n-coder", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--name", default="traces.jsonl", help="file name under --out")
+    ap.add_argument("--fresh-names", type=float, default=0.0,
+                    help="share of search-qa traces about a freshly invented world and of coder traces with new "
+                         "module names (teaches copying instead of memorising names)")
     ap.add_argument("--write-tasks", action="store_true", help="write examples/tasks/*.jsonl and stop")
     args = ap.parse_args()
     if args.write_tasks:
@@ -533,7 +563,7 @@ def main():
                     f.write(json.dumps(t, ensure_ascii=False) + "\n")
             print(f"{agent}: {len(tasks)} held-out tasks")
         return
-    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed)
+    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, args.name)
     with open(path, "w", encoding="utf-8") as f:

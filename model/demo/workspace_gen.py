@@ -191,6 +191,41 @@ TRAIN_MODULES = ["mathx", "numbers", "arith", "strutil", "text", "listx", "table
 HELDOUT_MODULES = ["geometry", "scoring", "inventory", "ledger", "puzzle", "weather", "planner", "recipes",
                    "garden", "library"]
 
+# Words for module names of the "fresh names" traces (gen_data.py --fresh-names): with a new name in most
+# traces the model cannot learn a list of file names and has to copy the one the task gives it.
+NAME_WORDS = ["orders", "budget", "tickets", "invoice", "payroll", "report", "account", "cart", "catalog", "parser",
+              "lexer", "matrix", "vector", "graph", "queue", "stack", "buffer", "cache", "router", "session",
+              "profile", "survey", "grades", "roster", "schedule", "calendar", "timer", "clock", "sensor", "meter",
+              "billing", "pricing", "discount", "shipping", "tracker", "journal", "diary", "notes", "memo", "letters",
+              "postal", "census", "voting", "tally", "market", "stock", "trade", "exchange", "wallet", "coins",
+              "bank", "loans", "interest", "savings", "farm", "harvest", "orchard", "kitchen", "menu", "pantry",
+              "bakery", "cafe", "hotel", "booking", "travel", "flights", "train", "transit", "parking", "traffic",
+              "school", "course", "lesson", "quiz", "exam", "homework", "chess", "cards", "dice", "lottery",
+              "arcade", "sports", "league", "match", "score", "player", "team", "fitness", "health", "clinic",
+              "pharmacy", "dosage", "museum", "gallery", "music", "playlist", "video", "photos", "colors", "pixels",
+              "canvas", "shapes2", "physics", "orbit", "planets", "chemistry", "atoms", "biology", "genome", "census2",
+              "forest", "ocean", "rivers", "climate", "storm", "energy", "solar", "battery", "circuit", "robot",
+              "drone", "engine", "garage", "repair", "factory", "warehouse", "shelf", "boxes", "labels", "barcode",
+              "archive", "backup", "logger", "metrics", "alerts", "monitor", "network", "packets", "server", "client",
+              "crypto", "hashing", "random2", "sorting", "search", "filters", "pipeline", "batch", "jobs", "workers"]
+
+
+def fresh_module_names(rng, k):
+    """k distinct module names none of which is held out: real words and invented ones (syllables)."""
+    out = []
+    while len(out) < k:
+        r = rng.random()
+        if r < 0.5:
+            n = rng.choice(NAME_WORDS)
+        elif r < 0.85:
+            n = "".join(rng.choice("bcdfghklmnprstvz") + rng.choice(["a", "e", "i", "o", "u", "ai", "ou"])
+                        for _ in range(rng.randint(2, 3))) + rng.choice(["", "", "r", "n", "s", "x", "t"])
+        else:
+            n = rng.choice(NAME_WORDS) + rng.choice(["_", ""]) + rng.choice(NAME_WORDS + ["util", "lib", "core"])
+        if n not in HELDOUT_MODULES and n not in out:
+            out.append(n)
+    return out
+
 
 def _fn_lines(fname, pnames, body):
     lines = [f"function M.{fname}({', '.join(pnames)})"]

@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include <cmath>
+#include <cstddef>
 #include <new>
 #include <vector>
 
@@ -51,7 +52,10 @@ struct ActBuffer {
   std::vector<float> d;
   std::vector<int32_t> corr;
   std::vector<uint16_t> bf;
-  isa_impl::ActQ8 view() const { return {q.data(), d.data(), corr.data()}; }
+  std::vector<std::byte> q4_groups;
+  isa_impl::ActQ8 view() const {
+    return {q.data(), d.data(), corr.data(), q4_groups.empty() ? nullptr : q4_groups.data()};
+  }
 };
 
 void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, ActBuffer& b) {
@@ -77,6 +81,11 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
         b.corr[size_t(i * 8 + g)] = -offset * (int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
     }
   }
+  b.q4_groups.clear();
+  if (wtype == DType::q4_0 && n_tok == 1) {
+    b.q4_groups.resize(isa_impl::q4_groups_bytes(nb));
+    isa_impl::regroup_q4(b.view(), nb, b.q4_groups.data());
+  }
 }
 
 // Which kernel family a call takes: the activations' form follows from the weights, the tokens and the CPU.
@@ -85,7 +94,7 @@ enum class Path { f32, int8, bf16 };
 Path path_for(Isa level, MatmulActs acts, const MatView& w, int n_tok) {
   if (acts != MatmulActs::compact || level != Isa::avx512) return Path::f32;
   if (dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
-  if (w.dtype == DType::bf16 && n_tok >= isa_impl::kGemmMinTokens && w.cols % 2 == 0 && has_avx512_bf16())
+  if (w.dtype == DType::bf16 && w.cols % 2 == 0 && has_avx512_bf16())
     return Path::bf16;
   return Path::f32;
 }

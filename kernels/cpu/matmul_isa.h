@@ -41,14 +41,20 @@ struct ActQ8 {
   const int8_t* q;
   const float* d;
   const int32_t* corr;
+  const void* q4_groups = nullptr;  // one token against q4_0 weights: the same activations in regroup_q4's layout
 };
 
-// dtype 3 (q8_0) or 4 (q4_0); requires AVX-512 VNNI.
+// Bytes of regroup_q4's output for nb blocks, and the regrouping (q4_0 decode reads four blocks at once).
+size_t q4_groups_bytes(int64_t nb);
+void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
+
+// dtype 3 (q8_0) or 4 (q4_0); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups set.
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                       float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
 // bf16 weights (rows of cols bf16, cols even) against xb: n_tok rows of cols bf16 activations (acts_to_bf16);
-// rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (worth it from kGemmMinTokens on).
+// rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (a GEMM from kGemmMinTokens on, per-row
+// dot products below).
 void gemm_bf16(const uint8_t* w, size_t row_bytes, int64_t cols, const uint16_t* xb, int n_tok, float* y,
                int64_t ldy, int64_t row_begin, int64_t row_end);
 // x (n_tok rows of cols floats, stride ldx) rounded to bf16, nearest even, into out[n_tok][cols].

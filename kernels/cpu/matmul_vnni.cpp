@@ -27,12 +27,14 @@ inline float hsum256(__m256 v) {
 
 struct WQ8 {
   static constexpr int kBlockBytes = 34;
+  static constexpr bool kNibbles = false;
   static __m256i load(const uint8_t* b) {
     return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)), _mm256_set1_epi8(char(0x80)));
   }
 };
 struct WQ4 {
   static constexpr int kBlockBytes = 18;
+  static constexpr bool kNibbles = true;
   static __m256i load(const uint8_t* b) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
     __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
@@ -93,6 +95,50 @@ inline void gemv_row(const uint8_t* row, int64_t nb, const ActQ8& xq, float* y) 
     const uint8_t* b = row + kb * W::kBlockBytes;
     const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
                                           W::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
+    sum += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
+  }
+  *y = sum;
+}
+
+// ---- q4_0 decode: four blocks per 512-bit step ------------------------------------------------------------
+//
+// A q4_0 block's byte j holds weight j (low nibble) and weight j+16 (high nibble). Four blocks' 16 nibble
+// bytes fill one 512-bit vector; its low nibbles pair with the first halves of the four activation blocks
+// and its high nibbles with the second halves. So the activations of one token are regrouped once per call
+// (Q4Acts, a few KiB) and every row then needs one and + one shift per four blocks instead of an unpack
+// per block. Lane 4b+i of the int32 sum is block b's k-quads i and 4+i; its correction is their sum.
+
+struct Q4Group {  // activations of four consecutive blocks, regrouped for q4_0
+  int8_t lo[64];  // block b's x[0..15] at 16b
+  int8_t hi[64];  // block b's x[16..31] at 16b
+  int32_t corr[16];
+  float d[4];
+};
+
+inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const ActQ8& xq, float* y) {
+  const __m512i nib = _mm512_set1_epi8(15);
+  const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  const int64_t ng = nb / 4;
+  for (int64_t i = 0; i < ng; ++i) {
+    const uint8_t* b = row + i * 4 * WQ4::kBlockBytes;
+    __m512i w = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2)));
+    w = _mm512_inserti32x4(w, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 20)), 1);
+    w = _mm512_inserti32x4(w, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 38)), 2);
+    w = _mm512_inserti32x4(w, _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 56)), 3);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(g[i].corr), _mm512_and_si512(w, nib),
+                                    _mm512_loadu_si512(g[i].lo));
+    s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib), _mm512_loadu_si512(g[i].hi));
+    const uint64_t dw = uint64_t(load_u16(b)) | uint64_t(load_u16(b + 18)) << 16 |
+                        uint64_t(load_u16(b + 36)) << 32 | uint64_t(load_u16(b + 54)) << 48;
+    const __m128 sc4 = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(dw))), _mm_loadu_ps(g[i].d));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(sc4)), acc);
+  }
+  float sum = _mm512_reduce_add_ps(acc);
+  for (int64_t kb = ng * 4; kb < nb; ++kb) {
+    const uint8_t* b = row + kb * WQ4::kBlockBytes;
+    const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
+                                          WQ4::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
     sum += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
   }
   *y = sum;
@@ -230,8 +276,12 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, 
   if (n_tok == 1) {
     // One row at a time: its blocks are one sequential stream. Interleaving 8 rows (8 streams 2 KiB apart) looked
     // like more parallelism but read DRAM at ~17 GB/s per core where one stream reaches ~30.
-    int64_t o = r0;
-    for (; o < r1; ++o) gemv_row<W>(w + o * rb, nb, xq, y + o);
+    if constexpr (W::kNibbles) {
+      const auto* g = static_cast<const Q4Group*>(xq.q4_groups);
+      for (int64_t o = r0; o < r1; ++o) gemv_row_q4(w + o * rb, nb, g, xq, y + o);
+    } else {
+      for (int64_t o = r0; o < r1; ++o) gemv_row<W>(w + o * rb, nb, xq, y + o);
+    }
     return;
   }
   int64_t chunk = (256 * 1024) / (cols + 36);
@@ -246,6 +296,20 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, 
 }
 
 }  // namespace
+
+size_t q4_groups_bytes(int64_t nb) { return size_t(nb / 4) * sizeof(Q4Group); }
+
+void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
+  auto* g = static_cast<Q4Group*>(out);
+  for (int64_t i = 0; i < nb / 4; ++i)
+    for (int b = 0; b < 4; ++b) {
+      const int64_t kb = 4 * i + b;
+      __builtin_memcpy(g[i].lo + 16 * b, xq.q + kb * 32, 16);
+      __builtin_memcpy(g[i].hi + 16 * b, xq.q + kb * 32 + 16, 16);
+      for (int q = 0; q < 4; ++q) g[i].corr[4 * b + q] = xq.corr[kb * 8 + q] + xq.corr[kb * 8 + 4 + q];
+      g[i].d[b] = xq.d[kb];
+    }
+}
 
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                       int64_t ldy, int64_t r0, int64_t r1) {

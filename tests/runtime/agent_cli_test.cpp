@@ -168,7 +168,9 @@ TEST(RunCli, RealEngineOnATinyCheckpointOnDisk) {
     auto e = nlohmann::json::parse(line);
     if (e["type"] == "model_turn") ++turns;
     EXPECT_NE(e["type"], "error") << line;  // a random model, yet never a malformed turn
-    if (e["type"] == "tool_call") EXPECT_EQ(e["name"], "calc");
+    if (e["type"] == "tool_call") {
+      EXPECT_EQ(e["name"], "calc");
+    }
   }
   EXPECT_GE(turns, 1);
 }

@@ -60,10 +60,18 @@ int64_t Glm4Config::n_params() const {
   return total;
 }
 
+double RopeYarn::default_attention_factor(double factor) { return factor <= 1 ? 1.0 : 0.1 * std::log(factor) + 1.0; }
+
+int64_t Glm4Config::context_length() const {
+  if (!yarn.on()) return max_position_embeddings;
+  const double scaled = double(yarn.original_context) * yarn.factor;
+  return scaled > double(max_position_embeddings) ? int64_t(scaled) : max_position_embeddings;
+}
+
 namespace {
 Status validate_as(const Glm4Config& c, const std::string& src) {
   const auto& [n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, partial_rotary_factor, n_rot, rope_theta,
-               rms_norm_eps, attention_bias, tie, max_position_embeddings, eos_token_ids, pad, dt] = c;
+               rms_norm_eps, attention_bias, tie, max_position_embeddings, yarn, eos_token_ids, pad, dt] = c;
   if (n_vocab <= 0 || n_embd <= 0 || n_ff <= 0 || n_layer <= 0 || n_head <= 0 || n_head_kv <= 0 || head_dim <= 0)
     return bad(src, "sizes must be positive (vocab_size, hidden_size, intermediate_size, num_hidden_layers, "
                     "num_attention_heads, num_key_value_heads, head_dim)");
@@ -76,6 +84,16 @@ Status validate_as(const Glm4Config& c, const std::string& src) {
   if (!(rms_norm_eps > 0) || !std::isfinite(rms_norm_eps)) return bad(src, "rms_norm_eps must be positive");
   if (!(rope_theta > 0) || !std::isfinite(rope_theta)) return bad(src, "rope_theta must be positive");
   if (max_position_embeddings <= 0) return bad(src, "max_position_embeddings must be positive");
+  if (yarn.on()) {
+    if (!(yarn.factor >= 1) || !std::isfinite(yarn.factor) || yarn.factor > 1024)
+      return bad(src, "rope_scaling.factor must be in [1, 1024]");
+    if (yarn.original_context <= 0) return bad(src, "rope_scaling.original_max_position_embeddings must be positive");
+    if (!(yarn.beta_fast > 0) || !(yarn.beta_slow > 0) || !std::isfinite(yarn.beta_fast) ||
+        !std::isfinite(yarn.beta_slow))
+      return bad(src, "rope_scaling.beta_fast and beta_slow must be positive");
+    if (!(yarn.attention_factor > 0) || !std::isfinite(yarn.attention_factor))
+      return bad(src, "rope_scaling.attention_factor must be positive");
+  }
   for (int32_t id : eos_token_ids)
     if (id < 0 || id >= n_vocab) return bad(src, "eos_token_id " + std::to_string(id) + " is outside the vocabulary");
   // Sizes that would overflow the engine's int indexing.
@@ -86,6 +104,47 @@ Status validate_as(const Glm4Config& c, const std::string& src) {
 }  // namespace
 
 Status Glm4Config::validate() const { return validate_as(*this, "config"); }
+
+namespace {
+// YaRN's attention scale (transformers' get_mscale).
+double yarn_mscale(double factor, double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; }
+
+Status parse_rope_scaling(const json& rs, Glm4Config& c, const std::string& src) {
+  if (!rs.is_object()) return bad(src, "rope_scaling must be an object or null");
+  std::string type;
+  for (const char* key : {"rope_type", "type"})
+    if (auto t = rs.find(key); t != rs.end() && t->is_string()) {
+      type = t->get<std::string>();
+      break;
+    }
+  if (type == "default") return {};
+  if (type != "yarn")
+    return make_error(ErrorCode::unsupported, src + ": rope_scaling type '" + type +
+                                                  "' is not supported (GLM-4 uses \"yarn\", or none)");
+  RopeYarn& y = c.yarn;
+  if (auto f = rs.find("factor"); f == rs.end() || !f->is_number())
+    return bad(src, "rope_scaling.factor (a number) is required for yarn");
+  GLM_TRY(get_double(rs, "factor", &y.factor, 1.0, src));
+  GLM_TRY(get_int(rs, "original_max_position_embeddings", &y.original_context, c.max_position_embeddings, src));
+  double beta;
+  GLM_TRY(get_double(rs, "beta_fast", &beta, 32.0, src));  // transformers: `or 32`, so 0 means the default too
+  y.beta_fast = beta == 0 ? 32.0 : beta;
+  GLM_TRY(get_double(rs, "beta_slow", &beta, 1.0, src));
+  y.beta_slow = beta == 0 ? 1.0 : beta;
+  GLM_TRY(get_bool(rs, "truncate", &y.truncate, true, src));
+  double af, ms, ms_all;
+  GLM_TRY(get_double(rs, "attention_factor", &af, 0.0, src));
+  GLM_TRY(get_double(rs, "mscale", &ms, 0.0, src));
+  GLM_TRY(get_double(rs, "mscale_all_dim", &ms_all, 0.0, src));
+  if (af != 0)
+    y.attention_factor = af;
+  else if (ms != 0 && ms_all != 0)
+    y.attention_factor = yarn_mscale(y.factor, ms) / yarn_mscale(y.factor, ms_all);
+  else
+    y.attention_factor = RopeYarn::default_attention_factor(y.factor);
+  return {};
+}
+}  // namespace
 
 Result<Glm4Config> Glm4Config::parse(std::string_view text, const std::string& src) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -162,11 +221,8 @@ Result<Glm4Config> Glm4Config::parse(std::string_view text, const std::string& s
     if (!it->is_string() || it->get<std::string>() != "silu")
       return make_error(ErrorCode::unsupported, src + ": hidden_act must be \"silu\"");
   }
-  if (auto it = j.find("rope_scaling"); it != j.end() && !it->is_null()) {
-    return make_error(ErrorCode::unsupported,
-                      src + ": rope_scaling (YaRN) is not implemented yet; remove it for contexts up to "
-                            "max_position_embeddings");
-  }
+  if (auto it = j.find("rope_scaling"); it != j.end() && !it->is_null())
+    GLM_TRY(parse_rope_scaling(*it, c, src));
   if (auto it = j.find("torch_dtype"); it != j.end() && it->is_string()) c.torch_dtype = it->get<std::string>();
 
   GLM_TRY(validate_as(c, src));
@@ -200,7 +256,17 @@ std::string Glm4Config::to_json() const {
   j["eos_token_id"] = eos_token_ids;
   if (pad_token_id >= 0) j["pad_token_id"] = pad_token_id;
   j["hidden_act"] = "silu";
-  j["rope_scaling"] = nullptr;
+  if (yarn.on()) {
+    j["rope_scaling"] = {{"rope_type", "yarn"},
+                         {"factor", yarn.factor},
+                         {"original_max_position_embeddings", yarn.original_context},
+                         {"beta_fast", yarn.beta_fast},
+                         {"beta_slow", yarn.beta_slow},
+                         {"attention_factor", yarn.attention_factor},
+                         {"truncate", yarn.truncate}};
+  } else {
+    j["rope_scaling"] = nullptr;
+  }
   if (!torch_dtype.empty()) j["torch_dtype"] = torch_dtype;
   return j.dump(2);
 }

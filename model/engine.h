@@ -58,7 +58,7 @@ struct DecodeInput {
 
 struct EngineOptions {
   int n_threads = 0;           // <= 0: all hardware threads
-  int64_t max_seq_len = 0;     // <= 0: config max_position_embeddings
+  int64_t max_seq_len = 0;     // <= 0: the config's context_length() (max_position_embeddings, or YaRN's)
   int max_batch = 64;
   // Every matmul with full-precision activations (the CPU backend's exact reference). Otherwise activations
   // are rounded to what the weights' dot-product instructions take (bf16, int8 blocks), as llama.cpp and GPU

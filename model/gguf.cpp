@@ -360,6 +360,59 @@ Result<GgufFile> read_gguf(const std::string& path) {
   return f;
 }
 
+namespace {
+// glm4.rope.scaling.*, as llama.cpp names them: type "yarn" (factor, original_context_length, yarn_beta_fast,
+// yarn_beta_slow; attn_factor and yarn_attn_factor multiply the default attention factor) or "none".
+Status rope_scaling_from_gguf(const GgufFile& f, Glm4Config& c) {
+  const std::string prefix = "glm4.rope.scaling.";
+  auto get = [&](const std::string& k) -> const json* {
+    auto it = f.metadata.find(prefix + k);
+    return it == f.metadata.end() ? nullptr : &it->second;
+  };
+  auto number = [&](const std::string& k, double fallback, double* out) -> Status {
+    const json* v = get(k);
+    if (!v) {
+      *out = fallback;
+      return {};
+    }
+    if (!v->is_number()) return make_error(ErrorCode::invalid_argument, "gguf: " + prefix + k + " is not a number");
+    *out = v->get<double>();
+    return {};
+  };
+  const json* type = get("type");
+  if (type && !type->is_string())
+    return make_error(ErrorCode::invalid_argument, "gguf: " + prefix + "type is not a string");
+  const std::string t = type ? type->get<std::string>() : "none";
+  if (t == "none") {
+    double factor;
+    GLM_TRY(number("factor", 1.0, &factor));
+    if (factor != 1.0 && factor != 0.0)
+      return make_error(ErrorCode::unsupported, "gguf: " + prefix + "factor without type yarn (linear scaling) "
+                                                "is not supported");
+    return {};
+  }
+  if (t != "yarn")
+    return make_error(ErrorCode::unsupported, "gguf: rope scaling type '" + t + "' is not supported (yarn or none)");
+  RopeYarn& y = c.yarn;
+  if (!get("factor")) return make_error(ErrorCode::invalid_argument, "gguf: " + prefix + "factor is missing");
+  GLM_TRY(number("factor", 1.0, &y.factor));
+  double v;
+  GLM_TRY(number("original_context_length", double(c.max_position_embeddings), &v));
+  y.original_context = int64_t(v);
+  GLM_TRY(number("yarn_beta_fast", 32.0, &y.beta_fast));
+  GLM_TRY(number("yarn_beta_slow", 1.0, &y.beta_slow));
+  double ext;
+  GLM_TRY(number("yarn_ext_factor", 1.0, &ext));
+  if (ext >= 0 && ext != 1.0)
+    return make_error(ErrorCode::unsupported, "gguf: " + prefix + "yarn_ext_factor other than 1 is not supported");
+  double a1, a2;
+  GLM_TRY(number("attn_factor", 1.0, &a1));
+  GLM_TRY(number("yarn_attn_factor", 1.0, &a2));
+  y.attention_factor = RopeYarn::default_attention_factor(y.factor) * a1 * a2;
+  return {};
+}
+}  // namespace
+
 Result<Glm4Config> glm4_config_from_gguf(const GgufFile& f) {
   auto meta = [&](const std::string& k) -> const json* {
     auto it = f.metadata.find(k);
@@ -382,9 +435,6 @@ Result<Glm4Config> glm4_config_from_gguf(const GgufFile& f) {
     *out = v->get<double>();
     return {};
   };
-  for (const auto& [k, v] : f.metadata)
-    if (k.rfind("glm4.rope.scaling.", 0) == 0 && !(k == "glm4.rope.scaling.type" && v == "none"))
-      return make_error(ErrorCode::unsupported, "gguf: rope scaling (" + k + ") is not implemented yet");
   Glm4Config c;
   double v;
   GLM_TRY(num("block_count", true, 0, &v));
@@ -408,6 +458,7 @@ Result<Glm4Config> glm4_config_from_gguf(const GgufFile& f) {
   c.rms_norm_eps = float(v);
   GLM_TRY(num("context_length", false, 32768, &v));
   c.max_position_embeddings = int64_t(v);
+  GLM_TRY(rope_scaling_from_gguf(f, c));
   // Vocabulary from the embedding (ne1), falling back to the token list.
   c.n_vocab = 0;
   bool has_output = false, has_bias = false;
@@ -558,6 +609,17 @@ Status write_gguf(const std::string& path, const Glm4Config& c, const std::vecto
       {"glm4.rope.dimension_count", uint32_t(c.n_rot)},
   };
   if (!c.eos_token_ids.empty()) meta["tokenizer.ggml.eos_token_id"] = uint32_t(c.eos_token_ids[0]);
+  if (c.yarn.on()) {
+    if (!c.yarn.truncate)
+      return make_error(ErrorCode::unsupported, "gguf: rope_scaling.truncate false has no GGUF form");
+    meta["glm4.rope.scaling.type"] = "yarn";
+    meta["glm4.rope.scaling.factor"] = float(c.yarn.factor);
+    meta["glm4.rope.scaling.original_context_length"] = uint32_t(c.yarn.original_context);
+    meta["glm4.rope.scaling.yarn_beta_fast"] = float(c.yarn.beta_fast);
+    meta["glm4.rope.scaling.yarn_beta_slow"] = float(c.yarn.beta_slow);
+    meta["glm4.rope.scaling.attn_factor"] =
+        float(c.yarn.attention_factor / RopeYarn::default_attention_factor(c.yarn.factor));
+  }
   for (const auto& [k, v] : extra) meta[k] = v;
   Writer w;
   w.put<uint32_t>(kMagic);

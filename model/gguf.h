@@ -8,7 +8,7 @@
 // Threads: free functions; results are immutable values.
 // Errors: not_found (file), invalid_argument (bad magic, truncated, offsets past the end, sizes that do
 // not match the type), unsupported (another architecture, GGUF version < 2, a tensor type not listed,
-// rope scaling). A fused blk.N.attn_qkv ([q | k | v] rows) is read in place of attn_q/k/v.
+// rope scaling other than YaRN). A fused blk.N.attn_qkv ([q | k | v] rows) is read in place of attn_q/k/v.
 #pragma once
 
 #include <cstdint>

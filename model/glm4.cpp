@@ -14,7 +14,11 @@ Glm4CpuForward::Glm4CpuForward(const Glm4Weights& weights, kernels::ThreadPool& 
                                kernels::MatmulActs acts)
     : w_(weights), pool_(pool), max_tokens_(max_tokens), acts_(acts) {
   const Glm4Config& c = w_.config();
-  inv_freq_ = kernels::rope_inv_freq(c.n_rot, c.rope_theta);
+  const RopeYarn& y = c.yarn;
+  inv_freq_ = y.on() ? kernels::rope_inv_freq_yarn(c.n_rot, c.rope_theta, y.factor, y.original_context, y.beta_fast,
+                                                   y.beta_slow, y.truncate)
+                     : kernels::rope_inv_freq(c.n_rot, c.rope_theta);
+  rope_scale_ = y.on() ? y.attention_factor : 1.0;
   const size_t n = size_t(max_tokens);
   x_.resize(n * size_t(c.n_embd));
   a_.resize(n * size_t(c.n_embd));
@@ -59,8 +63,8 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     add_bias(v_.data(), L.bv, kvd);
     for (int i = 0; i < n; ++i) {
       const ForwardToken& t = toks[size_t(i)];
-      kernels::rope_apply(&q_[size_t(i * qd)], c.n_head, c.head_dim, c.n_rot, t.pos, inv_freq_.data());
-      kernels::rope_apply(&k_[size_t(i * kvd)], c.n_head_kv, c.head_dim, c.n_rot, t.pos, inv_freq_.data());
+      kernels::rope_apply(&q_[size_t(i * qd)], c.n_head, c.head_dim, c.n_rot, t.pos, inv_freq_.data(), rope_scale_);
+      kernels::rope_apply(&k_[size_t(i * kvd)], c.n_head_kv, c.head_dim, c.n_rot, t.pos, inv_freq_.data(), rope_scale_);
       std::memcpy(t.kv->k(il, t.pos), &k_[size_t(i * kvd)], size_t(kvd) * 4);
       std::memcpy(t.kv->v(il, t.pos), &v_[size_t(i * kvd)], size_t(kvd) * 4);
       ctx[size_t(i)] = {t.kv->k(il, 0), t.kv->v(il, 0), t.pos + 1};

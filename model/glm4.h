@@ -49,6 +49,7 @@ class Glm4CpuForward {
   int max_tokens_;
   kernels::MatmulActs acts_;
   std::vector<double> inv_freq_;
+  double rope_scale_ = 1.0;  // YaRN's attention factor on cos and sin
   std::vector<float> x_, a_, q_, k_, v_, attn_, proj_, gu_, act_;
   ForwardTrace trace_;
 };

@@ -10,6 +10,7 @@ Exit status 3 when torch is missing (the caller skips).
 """
 import argparse
 import json
+import math
 import os
 import struct
 import sys
@@ -66,12 +67,47 @@ def rms(x, w, eps):
     return w * (x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps))
 
 
-def rope(x, pos, n_rot, base):
-    # x: [T, heads, head_dim]; adjacent pairs (2i, 2i+1) of the first n_rot dims.
+def rope_freqs(cfg, n_rot, base):
+    """inv_freq [n_rot/2] and the factor on cos/sin: plain, or YaRN as transformers' _compute_yarn_parameters
+    computes it (with rope_scaling.factor taken as written, as vLLM and llama.cpp do)."""
     i = torch.arange(n_rot // 2, dtype=torch.float64)
     inv_freq = base ** (-2.0 * i / n_rot)
+    rs = cfg.get("rope_scaling")
+    if not rs or rs.get("rope_type", rs.get("type")) in (None, "default"):
+        return inv_freq, 1.0
+    assert rs.get("rope_type", rs.get("type")) == "yarn"
+    factor = rs["factor"]
+    orig = rs.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+
+    def mscale(scale, m=1.0):
+        return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+    attn = rs.get("attention_factor")
+    if attn is None:
+        if rs.get("mscale") and rs.get("mscale_all_dim"):
+            attn = mscale(factor, rs["mscale"]) / mscale(factor, rs["mscale_all_dim"])
+        else:
+            attn = mscale(factor)
+    beta_fast, beta_slow = rs.get("beta_fast") or 32, rs.get("beta_slow") or 1
+
+    def corr_dim(rot):
+        return n_rot * math.log(orig / (rot * 2 * math.pi)) / (2 * math.log(base))
+
+    low, high = corr_dim(beta_fast), corr_dim(beta_slow)
+    if rs.get("truncate", True):
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, n_rot - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((i - low) / (high - low), 0, 1)
+    extrapolate = 1 - ramp
+    return inv_freq / factor * (1 - extrapolate) + inv_freq * extrapolate, attn
+
+
+def rope(x, pos, n_rot, inv_freq, scale):
+    # x: [T, heads, head_dim]; adjacent pairs (2i, 2i+1) of the first n_rot dims.
     th = pos[:, None].double() * inv_freq[None, :]  # [T, n_rot/2]
-    c, s = torch.cos(th)[:, None, :], torch.sin(th)[:, None, :]
+    c, s = scale * torch.cos(th)[:, None, :], scale * torch.sin(th)[:, None, :]
     y = x.clone()
     a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
     y[..., 0:n_rot:2] = a * c - b * s
@@ -87,6 +123,7 @@ def forward(cfg, W, ids):
     n_rot = int(hd * cfg.get("partial_rotary_factor", 0.5))
     eps = cfg.get("rms_norm_eps", 1.5625e-07)
     base = cfg.get("rope_theta", 10000.0)
+    inv_freq, rscale = rope_freqs(cfg, n_rot, base)
     I = cfg["intermediate_size"]
     bias = cfg.get("attention_bias", True)
     G = H // Hkv
@@ -104,8 +141,8 @@ def forward(cfg, W, ids):
             q = q + W[p + "self_attn.q_proj.bias"]
             k = k + W[p + "self_attn.k_proj.bias"]
             v = v + W[p + "self_attn.v_proj.bias"]
-        q = rope(q.view(T, H, hd), pos, n_rot, base)
-        k = rope(k.view(T, Hkv, hd), pos, n_rot, base)
+        q = rope(q.view(T, H, hd), pos, n_rot, inv_freq, rscale)
+        k = rope(k.view(T, Hkv, hd), pos, n_rot, inv_freq, rscale)
         v = v.view(T, Hkv, hd)
         outs = []
         for h in range(H):

@@ -21,8 +21,7 @@ class CpuEngine final : public Engine {
     caps_.paged_kv = false;
     caps_.async_copy = false;
     caps_.max_batch = std::max(1, opt.max_batch);
-    caps_.max_seq_len = opt.max_seq_len > 0 ? std::min(opt.max_seq_len, c.max_position_embeddings)
-                                            : c.max_position_embeddings;
+    caps_.max_seq_len = opt.max_seq_len > 0 ? std::min(opt.max_seq_len, c.context_length()) : c.context_length();
     caps_.n_vocab = c.n_vocab;
     caps_.n_threads = pool_->n_threads();
     caps_.weight_dtype = std::string(kernels::dtype_name(weights_.layer(0).wq.dtype));

@@ -28,7 +28,7 @@ namespace glm::agent {
 
 struct EngineGeneratorOptions {
   int n_threads = 0;               // engine worker threads; <= 0: all
-  int64_t context = 0;             // <= 0: the model's max_position_embeddings
+  int64_t context = 0;             // <= 0: the engine's max_seq_len (the model's context length)
   int max_batch = 16;              // sequences decoded together
   size_t prefix_cache_entries = 8;
   bool constrain = true;           // grammar-constrained decoding (off only for diagnosis)

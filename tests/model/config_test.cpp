@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace glm {
 namespace {
 
@@ -68,6 +70,41 @@ TEST(ConfigTest, RoundTripsThroughJson) {
   EXPECT_EQ(d->to_json(), c->to_json());
 }
 
+// GLM-4's README: rope_scaling {type yarn, factor 4, original_max_position_embeddings 32768} for 128K contexts.
+TEST(ConfigTest, ReadsYarnRopeScaling) {
+  const std::string base = R"({"architectures": ["Glm4ForCausalLM"], "hidden_size": 64, "intermediate_size": 96,
+      "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 100, "max_position_embeddings": 32768, )";
+  auto c = Glm4Config::parse(base + R"("rope_scaling": {"type": "yarn", "factor": 4.0,
+      "original_max_position_embeddings": 32768}})");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_TRUE(c->yarn.on());
+  EXPECT_EQ(c->yarn.factor, 4.0);
+  EXPECT_EQ(c->yarn.original_context, 32768);
+  EXPECT_EQ(c->yarn.beta_fast, 32.0);
+  EXPECT_EQ(c->yarn.beta_slow, 1.0);
+  EXPECT_DOUBLE_EQ(c->yarn.attention_factor, 0.1 * std::log(4.0) + 1.0);
+  EXPECT_EQ(c->context_length(), 131072);  // original · factor, as vLLM
+  auto d = Glm4Config::parse(c->to_json());
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->to_json(), c->to_json());
+
+  auto e = Glm4Config::parse(base + R"("rope_scaling": {"rope_type": "yarn", "factor": 2, "attention_factor": 1.5,
+      "beta_fast": 16, "beta_slow": 2}})");
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ(e->yarn.original_context, 32768);  // defaults to max_position_embeddings
+  EXPECT_EQ(e->yarn.attention_factor, 1.5);
+  EXPECT_EQ(e->yarn.beta_fast, 16.0);
+  EXPECT_EQ(e->context_length(), 65536);
+  auto m = Glm4Config::parse(base + R"("rope_scaling": {"type": "yarn", "factor": 4, "mscale": 2,
+      "mscale_all_dim": 1}})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_DOUBLE_EQ(m->yarn.attention_factor, (0.2 * std::log(4.0) + 1) / (0.1 * std::log(4.0) + 1));
+  auto none = Glm4Config::parse(base + R"("rope_scaling": {"rope_type": "default"}})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->yarn.on());
+  EXPECT_EQ(none->context_length(), 32768);
+}
+
 TEST(ConfigTest, RefusesOtherArchitectures) {
   auto c = Glm4Config::parse(R"({"architectures": ["ChatGLMModel"], "hidden_size": 4096})");
   ASSERT_FALSE(c.ok());
@@ -87,8 +124,14 @@ TEST(ConfigTest, RejectsBadValues) {
   EXPECT_EQ(err(R"("num_attention_heads": 4, "partial_rotary_factor": 0.35})").error().code,
             ErrorCode::invalid_argument);  // int(16 * 0.35) = 5 rotary dims: odd
   EXPECT_EQ(err(R"("num_attention_heads": "4"})").error().code, ErrorCode::invalid_argument);
-  EXPECT_EQ(err(R"("num_attention_heads": 4, "rope_scaling": {"type": "yarn", "factor": 4.0}})").error().code,
+  EXPECT_EQ(err(R"("num_attention_heads": 4, "rope_scaling": {"type": "linear", "factor": 4.0}})").error().code,
             ErrorCode::unsupported);
+  EXPECT_EQ(err(R"("num_attention_heads": 4, "rope_scaling": {"type": "yarn"}})").error().code,
+            ErrorCode::invalid_argument);  // no factor
+  EXPECT_EQ(err(R"("num_attention_heads": 4, "rope_scaling": {"type": "yarn", "factor": 0.5}})").error().code,
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(err(R"("num_attention_heads": 4, "rope_scaling": {"type": "yarn", "factor": "4"}})").error().code,
+            ErrorCode::invalid_argument);
   EXPECT_EQ(err(R"("num_attention_heads": 4, "hidden_act": "gelu"})").error().code, ErrorCode::unsupported);
   EXPECT_EQ(err(R"("num_attention_heads": 4, "eos_token_id": 100})").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(err(R"("num_attention_heads": 0})").error().code, ErrorCode::invalid_argument);

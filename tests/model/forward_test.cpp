@@ -22,6 +22,7 @@ struct RefCase {
   kernels::DType dtype;
   int shards;
   bool tie;
+  bool yarn = false;  // rope_scaling yarn, factor 4 over an original context of 32 (max_position_embeddings 128)
 };
 
 std::ostream& operator<<(std::ostream& os, const RefCase& c) { return os << c.name; }
@@ -40,6 +41,12 @@ TEST_P(ForwardReferenceTest, LogitsMatchFloat64Reference) {
   c.partial_rotary_factor = rc.rotary;
   c.n_rot = int(rc.head_dim * rc.rotary);
   c.tie_word_embeddings = rc.tie;
+  if (rc.yarn) {
+    c.rope_theta = 100.0;  // with 8 rotary dims, a ramp with one pair inside it (low 0, high 2)
+    c.yarn.factor = 4.0;
+    c.yarn.original_context = 32;
+    c.yarn.attention_factor = RopeYarn::default_attention_factor(4.0);
+  }
   std::string dir = testing::make_temp_dir(std::string("glm-ref-") + rc.name);
   ASSERT_TRUE(testing::write_tiny_checkpoint(dir, c, rc.dtype, rc.shards, 1234));
 
@@ -82,7 +89,8 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"bias_bf16_h6kv2_hd32", true, 6, 2, 32, 0.5, kernels::DType::bf16, 1, false},
                       RefCase{"nobias_f32_h4kv4_sharded", false, 4, 4, 16, 0.5, kernels::DType::f32, 2, false},
                       RefCase{"bias_f16_h8kv1_rot25", true, 8, 1, 16, 0.25, kernels::DType::f16, 1, false},
-                      RefCase{"nobias_bf16_h4kv2_hd24_tied", false, 4, 2, 24, 0.5, kernels::DType::bf16, 1, true}),
+                      RefCase{"nobias_bf16_h4kv2_hd24_tied", false, 4, 2, 24, 0.5, kernels::DType::bf16, 1, true},
+                      RefCase{"bias_f32_h4kv2_yarn", true, 4, 2, 16, 0.5, kernels::DType::f32, 1, false, true}),
     [](const ::testing::TestParamInfo<RefCase>& i) { return std::string(i.param.name); });
 
 // The engine-level equivalences need no Python: they compare the engine with itself.
@@ -94,7 +102,7 @@ class EngineEquivalenceTest : public ::testing::Test {
     ASSERT_TRUE(testing::write_tiny_checkpoint(dir_, cfg_, kernels::DType::bf16, 1, 99));
     EngineOptions opt;
     opt.n_threads = 2;
-    opt.exact_matmul = true;  // prefill and decode take the same activations (compact rounds them in GEMMs only)
+    opt.exact_matmul = true;  // f32 activations: the equivalences are about the KV cache, not activation rounding
     auto e = open_cpu_engine(dir_, opt);
     ASSERT_TRUE(e.ok()) << e.error().to_string();
     eng_ = std::move(e).value();

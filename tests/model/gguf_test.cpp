@@ -62,6 +62,36 @@ TEST_F(GgufTest, ConvertKeepsStoredTypesExactly) {
   }
 }
 
+// YaRN travels as llama.cpp's glm4.rope.scaling.* keys; the reloaded model computes the same logits, and
+// they differ from the same weights without scaling.
+TEST_F(GgufTest, ConvertKeepsYarnRopeScaling) {
+  Glm4Config c = testing::tiny_config();
+  c.rope_theta = 100.0;
+  c.yarn.factor = 4.0;
+  c.yarn.original_context = 32;
+  c.yarn.beta_fast = 16.0;
+  c.yarn.attention_factor = 1.25;
+  const std::string src = dir_ + "/yarn";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::f32, 1, 79));
+  const std::string out = src + ".gguf";
+  Status st = convert_to_gguf(src, out, std::nullopt);
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  auto f = read_gguf(out);
+  ASSERT_TRUE(f.ok()) << f.error().to_string();
+  auto gc = glm4_config_from_gguf(*f);
+  ASSERT_TRUE(gc.ok()) << gc.error().to_string();
+  EXPECT_EQ(gc->yarn.factor, 4.0);
+  EXPECT_EQ(gc->yarn.original_context, 32);
+  EXPECT_EQ(gc->yarn.beta_fast, 16.0);
+  EXPECT_EQ(gc->yarn.beta_slow, 1.0);
+  EXPECT_NEAR(gc->yarn.attention_factor, 1.25, 1e-6);
+  const auto with = logits(src, ids_);
+  EXPECT_LT(rel(logits(out, ids_), with), 1e-6);
+  c.yarn = RopeYarn{};
+  ASSERT_TRUE(testing::write_tiny_checkpoint(dir_ + "/plain", c, DType::f32, 1, 79));
+  EXPECT_GT(rel(logits(dir_ + "/plain", ids_), with), 1e-3);
+}
+
 TEST_F(GgufTest, QuantizedConversionsStayClose) {
   Glm4Config c = testing::tiny_config();
   const std::string src = dir_ + "/src";
@@ -243,6 +273,16 @@ TEST_F(GgufTest, BadFilesAreErrors) {
   auto f = read_gguf(dir_ + "/llama.gguf");
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(glm4_config_from_gguf(*f).error().code, ErrorCode::unsupported);
+  // Rope scaling other than YaRN, and YaRN without its factor.
+  ASSERT_TRUE(write_gguf(dir_ + "/linear.gguf", c, {}, {{"glm4.rope.scaling.type", "linear"},
+                                                        {"glm4.rope.scaling.factor", 2.0f}}).ok());
+  f = read_gguf(dir_ + "/linear.gguf");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(glm4_config_from_gguf(*f).error().code, ErrorCode::unsupported);
+  ASSERT_TRUE(write_gguf(dir_ + "/yarn.gguf", c, {}, {{"glm4.rope.scaling.type", "yarn"}}).ok());
+  f = read_gguf(dir_ + "/yarn.gguf");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(glm4_config_from_gguf(*f).error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(read_gguf(dir_ + "/none.gguf").error().code, ErrorCode::not_found);
 }
 

@@ -381,7 +381,38 @@ def coder_fix_turns(m):
             ("answer", coder_answer(m))]
 
 
-def coder_trace(agent, rng, names):
+def misspell(rng, name):
+    """A plausible wrong copy of a name: a letter dropped, doubled or swapped, or the name cut short."""
+    i = rng.randrange(len(name))
+    k = rng.randrange(4)
+    if k == 0 and len(name) > 3:
+        out = name[:i] + name[i + 1:]
+    elif k == 1:
+        out = name[:i] + name[i] + name[i:]
+    elif k == 2 and i + 1 < len(name):
+        out = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    else:
+        out = name[:max(2, len(name) // 2)]
+    return out if out != name else name + "s"
+
+
+def coder_recovery_trace(agent, rng, names):
+    """The test file named wrongly (a miscopied name): not_found, list the workspace, run the right file, fix."""
+    ws = wsg.Workspace(rng, names, rng.randint(2, 5), n_buggy=1)
+    m = ws.modules[ws.buggy[0]]
+    task = rng.choice(CODER_TASKS).format(test=m.test_path, path=m.path)
+    wrong = "test_" + misspell(rng, m.name) + ".lua"
+    turns = [("call", [("run_tests", {"path": wrong})], [tool_error("not_found", f"no such file: {wrong}")]),
+             ("call", [("list_files", {})], [compact(ws.files())]),
+             ("call", [("run_tests", {"path": m.test_path})], [compact(m.run_tests())])]
+    t = agent.trace(task, turns + coder_fix_turns(m))
+    t["untrained_segments"] = [0]  # the miscopied call is shown, not taught (render_ids.loss_mask)
+    return t
+
+
+def coder_trace(agent, rng, names, recovery=0.0):
+    if recovery and rng.random() < recovery:
+        return coder_recovery_trace(agent, rng, names)
     r = rng.random()
     if r < 0.12:  # find the failing file: list, run every test file at once, fix
         ws = wsg.Workspace(rng, names, rng.randint(2, 3), n_buggy=1)
@@ -469,7 +500,7 @@ class FreshWorlds:
         return search_trace(agent, self.rng, self.rng.choice(self.facts), self.bm25, self.k)
 
 
-def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0):
+def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0):
     calc_agent, search_agent, coder_agent = Agent("calculator"), Agent("search-qa"), Agent("coder")
     held = heldout_calc()
     held_q = {q for q, _, _ in held}
@@ -502,7 +533,7 @@ def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0):
     rng = random.Random(seed + 2)
     for _ in range(n_coder):
         names = wsg.fresh_module_names(rng, 8) if fresh_names and rng.random() < fresh_names else wsg.TRAIN_MODULES
-        traces.append(coder_trace(coder_agent, rng, names))
+        traces.append(coder_trace(coder_agent, rng, names, recovery))
     random.Random(seed + 3).shuffle(traces)
     return traces
 
@@ -552,6 +583,9 @@ def main():
     ap.add_argument("--fresh-names", type=float, default=0.0,
                     help="share of search-qa traces about a freshly invented world and of coder traces with new "
                          "module names (teaches copying instead of memorising names)")
+    ap.add_argument("--recovery", type=float, default=0.0,
+                    help="share of coder traces that first run a miscopied test file name, get not_found, list "
+                         "the workspace and go on with the right one")
     ap.add_argument("--write-tasks", action="store_true", help="write examples/tasks/*.jsonl and stop")
     args = ap.parse_args()
     if args.write_tasks:
@@ -563,7 +597,7 @@ def main():
                     f.write(json.dumps(t, ensure_ascii=False) + "\n")
             print(f"{agent}: {len(tasks)} held-out tasks")
         return
-    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names)
+    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names, args.recovery)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, args.name)
     with open(path, "w", encoding="utf-8") as f:

@@ -33,17 +33,20 @@ def render_one(trace, tokenizer_path, binary=DEFAULT_BIN):
     return out["ids"]
 
 
-def loss_mask(ids, sp):
-    """1 for tokens the model generates (see the module doc), else 0."""
+def loss_mask(ids, sp, untrained=()):
+    """1 for tokens the model generates (see the module doc), else 0; -1 (no loss at all) for the assistant
+    segments (counted from 0, one per <|assistant|>) listed in `untrained`: a mistake a trace shows so the
+    model learns to recover from it, not to make it."""
     A = sp["<|assistant|>"]
     specials = set(sp.values())
     mask = [0] * len(ids)
-    inside = False
+    inside, seg = False, -1
     for i, t in enumerate(ids):
         if inside:
-            mask[i] = 1
+            mask[i] = -1 if seg in untrained else 1
         if t == A:
             inside = True
+            seg += 1
         elif t in specials:
             inside = False
     return mask
@@ -65,7 +68,7 @@ def render_all(traces, tokenizer_path, binary=DEFAULT_BIN, check_every=50):
         if render_one(traces[i], tokenizer_path, binary) != all_ids[i]:
             raise RuntimeError(f"trace {i}: tokenizers' ids differ from glm-agent chat-render's")
     out = []
-    for ids in all_ids:
+    for trace, ids in zip(traces, all_ids):
         ids = ids + [sp["<|user|>"]]
-        out.append((ids, loss_mask(ids, sp)))
+        out.append((ids, loss_mask(ids, sp, set(trace.get("untrained_segments", ())))))
     return out

@@ -98,6 +98,8 @@ def collate(items, idx, ctx_weight=0.0):
         s, m = items[i]
         ids[r, :len(s)] = torch.tensor(s)
         for t in range(1, len(s)):
+            if m[t] < 0:  # a shown mistake (render_ids.loss_mask)
+                continue
             if m[t] or ctx_weight > 0:
                 tgt[r, t - 1] = s[t]
                 wts[r, t - 1] = 1.0 if m[t] else ctx_weight

@@ -11,19 +11,50 @@
 namespace glm::kernels::isa_impl {
 namespace {
 
+// 16 vectors of 16 words, transposed in registers: r[k] becomes column k (word k of every input, in order).
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  #pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  #pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  #pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 4; ++k) {
+      t[8 * i + k] = _mm512_shuffle_i32x4(r[8 * i + k], r[8 * i + 4 + k], 0x88);
+      t[8 * i + 4 + k] = _mm512_shuffle_i32x4(r[8 * i + k], r[8 * i + 4 + k], 0xDD);
+    }
+  #pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k) {
+    r[k] = _mm512_shuffle_i32x4(t[k], t[8 + k], 0x88);
+    r[k + 8] = _mm512_shuffle_i32x4(t[k], t[8 + k], 0xDD);
+  }
+}
+
 // A bf16 row read as 32-bit words is already a row of (k even, k odd) pairs, the operand vdpbf16ps takes:
-// packing a 32-row block is a transpose of those words into bp[pair][32] (rows beyond nr zero).
+// packing a 32-row block is a transpose of those words into bp[pair][32] (rows beyond nr zero), 16 pairs × 16
+// rows at a time in registers.
 void pack_pairs(const uint8_t* w, size_t rb, int64_t n_pairs, int64_t o, int nr, uint32_t* bp) {
-  alignas(64) uint32_t tile[kGemmRows][16];
   int64_t p = 0;
   for (; p + 16 <= n_pairs; p += 16) {
-    for (int r = 0; r < nr; ++r)
-      _mm512_store_si512(tile[r], _mm512_loadu_si512(w + size_t(o + r) * rb + size_t(p) * 4));
-    uint32_t* dst = bp + p * kGemmRows;
-    for (int j = 0; j < 16; ++j) {
-      int r = 0;
-      for (; r < nr; ++r) dst[j * kGemmRows + r] = tile[r][j];
-      for (; r < kGemmRows; ++r) dst[j * kGemmRows + r] = 0;
+    for (int h = 0; h < 2; ++h) {
+      __m512i r[16];
+      #pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        const int row = 16 * h + i;
+        r[i] = row < nr ? _mm512_loadu_si512(w + size_t(o + row) * rb + size_t(p) * 4) : _mm512_setzero_si512();
+      }
+      transpose16(r);
+      #pragma GCC unroll 16
+      for (int k = 0; k < 16; ++k) _mm512_storeu_si512(bp + (p + k) * kGemmRows + 16 * h, r[k]);
     }
   }
   for (; p < n_pairs; ++p) {

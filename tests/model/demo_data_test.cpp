@@ -114,7 +114,9 @@ TEST_F(DemoData, EveryTraceRendersAndEachAssistantTurnParsesBack) {
     ASSERT_NE(user_at, all->end());
     std::vector<int32_t> prefix(all->begin(), user_at);
     auto [it, fresh] = prefixes.emplace(t["agent"].get<std::string>(), prefix);
-    if (!fresh) EXPECT_EQ(it->second, prefix) << "prompt prefix differs between traces of one agent";
+    if (!fresh) {
+      EXPECT_EQ(it->second, prefix) << "prompt prefix differs between traces of one agent";
+    }
 
     for (size_t i = 0; i < msgs->size(); ++i) {
       const chat::Message& m = (*msgs)[i];
@@ -177,7 +179,9 @@ TEST_F(DemoData, ObservationsFollowThePromptContract) {
         EXPECT_TRUE(j["error"].contains("kind") && j["error"].contains("message")) << content;
         continue;
       }
-      if (name == "calc") EXPECT_TRUE(j.is_object() && j["result"].is_string()) << content;
+      if (name == "calc") {
+        EXPECT_TRUE(j.is_object() && j["result"].is_string()) << content;
+      }
       if (name == "search") {
         ASSERT_TRUE(j.is_array());
         EXPECT_LE(j.size(), 2u);
@@ -189,8 +193,12 @@ TEST_F(DemoData, ObservationsFollowThePromptContract) {
         for (auto& [k, v] : j.items()) keys.push_back(k);
         EXPECT_EQ(keys, (std::vector<std::string>{"passed", "failed", "failures"}));
       }
-      if (name == "list_files") EXPECT_TRUE(j.is_array());
-      if (name == "replace" || name == "write_file") EXPECT_EQ(content, R"({"ok":true})");
+      if (name == "list_files") {
+        EXPECT_TRUE(j.is_array());
+      }
+      if (name == "replace" || name == "write_file") {
+        EXPECT_EQ(content, R"({"ok":true})");
+      }
     }
     EXPECT_TRUE(pending.empty());
   }

@@ -172,9 +172,10 @@ namespace {
 TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   if (!has_vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   std::mt19937 rng(5);
-  // 224 columns: seven blocks, so q4_0 decode's four-block groups and its block tail both run.
+  // q4_0 decode runs pairs of 4-block groups, then a last group, then single blocks: 608 columns (19 blocks) and
+  // 224 (7) take every one of those paths.
   for (DType t : {DType::q8_0, DType::q4_0})
-  for (int64_t cols : {256, 224}) {
+  for (int64_t cols : {256, 224, 608, 640}) {
     const int64_t rows = 9;
     Mat m = random_mat(t, rows, cols, rng);
     // Activations already on the int8 grid of their blocks (multiples of amax/127), so quantizing is exact.

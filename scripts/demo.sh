@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The main job (`make run`): show glm-agent working end to end on this machine.
-# Until the demo checkpoint and example agents land (model/demo/, agents/), this shows the layers that
-# work today: build info, the exact tokenizer, the GLM-4 chat and tool-call format.
+# The main job (`make run`): show glm-agent working end to end on this machine: the example agents on the
+# shipped demo model (model/demo/); without that checkpoint, the tokenizer and the GLM-4 chat format.
 set -euo pipefail
 build=${1:-build}
 bin="$build/glm-agent"

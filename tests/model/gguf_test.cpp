@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "model/cpu/cpu_engine.h"
 #include "tests/model/tiny_checkpoint.h"
@@ -34,6 +35,25 @@ class GgufTest : public ::testing::Test {
     }
     return num / den;
   }
+  // Converts src to out keeping the stored types; the config read back from out's metadata.
+  static std::optional<Glm4Config> convert_and_read(const std::string& src, const std::string& out) {
+    Status st = convert_to_gguf(src, out, std::nullopt);
+    if (!st.ok()) {
+      ADD_FAILURE() << st.error().to_string();
+      return std::nullopt;
+    }
+    auto f = read_gguf(out);
+    if (!f.ok()) {
+      ADD_FAILURE() << f.error().to_string();
+      return std::nullopt;
+    }
+    auto gc = glm4_config_from_gguf(*f);
+    if (!gc.ok()) {
+      ADD_FAILURE() << gc.error().to_string();
+      return std::nullopt;
+    }
+    return *gc;
+  }
   std::string dir_;
   const std::vector<int32_t> ids_ = {4, 8, 15, 16, 23, 42, 90};
 };
@@ -46,12 +66,8 @@ TEST_F(GgufTest, ConvertKeepsStoredTypesExactly) {
       const std::string src = dir_ + "/src_" + std::string(kernels::dtype_name(dt)) + (bias ? "_b" : "");
       ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, dt, 1, 77));
       const std::string out = src + ".gguf";
-      Status st = convert_to_gguf(src, out, std::nullopt);
-      ASSERT_TRUE(st.ok()) << st.error().to_string();
-      auto f = read_gguf(out);
-      ASSERT_TRUE(f.ok()) << f.error().to_string();
-      auto gc = glm4_config_from_gguf(*f);
-      ASSERT_TRUE(gc.ok()) << gc.error().to_string();
+      auto gc = convert_and_read(src, out);
+      ASSERT_TRUE(gc);
       EXPECT_EQ(gc->n_layer, c.n_layer);
       EXPECT_EQ(gc->n_head_kv, c.n_head_kv);
       EXPECT_EQ(gc->n_rot, c.n_rot);
@@ -74,12 +90,8 @@ TEST_F(GgufTest, ConvertKeepsYarnRopeScaling) {
   const std::string src = dir_ + "/yarn";
   ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::f32, 1, 79));
   const std::string out = src + ".gguf";
-  Status st = convert_to_gguf(src, out, std::nullopt);
-  ASSERT_TRUE(st.ok()) << st.error().to_string();
-  auto f = read_gguf(out);
-  ASSERT_TRUE(f.ok()) << f.error().to_string();
-  auto gc = glm4_config_from_gguf(*f);
-  ASSERT_TRUE(gc.ok()) << gc.error().to_string();
+  auto gc = convert_and_read(src, out);
+  ASSERT_TRUE(gc);
   EXPECT_EQ(gc->yarn.factor, 4.0);
   EXPECT_EQ(gc->yarn.original_context, 32);
   EXPECT_EQ(gc->yarn.beta_fast, 16.0);

@@ -64,29 +64,43 @@ void pack_pairs(const uint8_t* w, size_t rb, int64_t n_pairs, int64_t o, int nr,
   }
 }
 
-// T tokens × 32 rows: 2 vdpbf16ps per token per pair of columns into 2·T accumulators (outer-product form, as
-// the f32 GEMM in matmul_avx512.cpp, with half the instructions per column).
-template <int T>
-inline void micro(const uint32_t* bp, int64_t n_pairs, const uint32_t* xp, int64_t ldxp, float* y, int64_t ldy,
-                  __mmask16 m0, __mmask16 m1) {
-  __m512 c0[T], c1[T];
+// T tokens × 16·V rows (V/2 packed 32-row blocks): V vdpbf16ps per token per pair of columns into V·T
+// accumulators (outer-product form, as the f32 GEMM in matmul_avx512.cpp, with half the instructions per column).
+template <int V, int T>
+inline void micro(const uint32_t* const* bps, int64_t n_pairs, const uint32_t* xp, int64_t ldxp, float* y,
+                  int64_t ldy, const __mmask16* m) {
+  __m512 c[V][T];
   #pragma GCC unroll 16
-  for (int t = 0; t < T; ++t) c0[t] = c1[t] = _mm512_setzero_ps();
+  for (int v = 0; v < V; ++v)
+    #pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) c[v][t] = _mm512_setzero_ps();
   for (int64_t p = 0; p < n_pairs; ++p) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows + 16);
+    __m512bh b[V];
+    #pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) b[v] = (__m512bh)_mm512_loadu_si512(bps[v / 2] + p * kGemmRows + 16 * (v % 2));
     #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512bh a = (__m512bh)_mm512_set1_epi32(int(xp[t * ldxp + p]));
-      c0[t] = _mm512_dpbf16_ps(c0[t], a, b0);
-      c1[t] = _mm512_dpbf16_ps(c1[t], a, b1);
+      #pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) c[v][t] = _mm512_dpbf16_ps(c[v][t], a, b[v]);
     }
   }
   #pragma GCC unroll 16
-  for (int t = 0; t < T; ++t) {
-    _mm512_mask_storeu_ps(y + t * ldy, m0, c0[t]);
-    _mm512_mask_storeu_ps(y + t * ldy + 16, m1, c1[t]);
-  }
+  for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(y + t * ldy + 16 * v, m[v], c[v][t]);
+}
+
+// All tokens against V/2 packed blocks: T = 24 / V tokens per micro-kernel (24 accumulators, V weight vectors and
+// a broadcast of the 32 zmm registers).
+template <int V>
+void blocks_times_tokens(const uint32_t* const* bps, int64_t n_pairs, const uint32_t* xp, int n_tok, float* y,
+                         int64_t ldy, const __mmask16* m) {
+  constexpr int T = 24 / V;
+  int t = 0;
+  for (; t + T <= n_tok; t += T) micro<V, T>(bps, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy, ldy, m);
+  for_token_tail<T>(n_tok - t,
+                    [&]<int N>() { micro<V, N>(bps, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy, ldy, m); });
 }
 
 // Decode (fewer than kGemmMinTokens tokens): one row at a time, as one sequential stream (see the int8
@@ -146,16 +160,24 @@ void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint16_t* xb, in
     for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_rows<N>(w, rb, n_pairs, xp, y, ldy, r0, r1); });
     return;
   }
-  auto* bp = static_cast<uint32_t*>(thread_scratch(size_t(n_pairs) * kGemmRows * sizeof(uint32_t)));
-  constexpr int T = 12;  // 24 accumulators + 2 weight vectors + 1 broadcast of 32 zmm registers
-  for (int64_t o = r0; o < r1; o += kGemmRows) {
-    const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
-    pack_pairs(w, rb, n_pairs, o, nr, bp);
-    const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
-    int t = 0;
-    for (; t + T <= n_tok; t += T) micro<T>(bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1);
-    for_token_tail<T>(n_tok - t,
-                      [&]<int N>() { micro<N>(bp, n_pairs, xp + t * n_pairs, n_pairs, y + t * ldy + o, ldy, m0, m1); });
+  auto* bp = static_cast<uint32_t*>(thread_scratch(size_t(2 * n_pairs) * kGemmRows * sizeof(uint32_t)));
+  const uint32_t* bps[2] = {bp, bp + n_pairs * kGemmRows};
+  for (int64_t o = r0; o < r1;) {
+    // Two blocks (64 rows) at a time where the range allows: 4 weight vectors per broadcast instead of 2.
+    const int nr0 = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
+    const int64_t o1 = o + nr0;
+    const int nr1 = int(r1 - o1 <= 0 ? 0 : (r1 - o1 < kGemmRows ? r1 - o1 : kGemmRows));
+    pack_pairs(w, rb, n_pairs, o, nr0, bp);
+    const __mmask16 m[4] = {__mmask16(gemm_row_mask(nr0)), __mmask16(gemm_row_mask(nr0) >> 16),
+                            __mmask16(gemm_row_mask(nr1)), __mmask16(gemm_row_mask(nr1) >> 16)};
+    if (nr0 == kGemmRows && nr1 > 0) {
+      pack_pairs(w, rb, n_pairs, o1, nr1, bp + n_pairs * kGemmRows);
+      blocks_times_tokens<4>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
+      o = o1 + nr1;
+    } else {
+      blocks_times_tokens<2>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
+      o = o1;
+    }
   }
 }
 

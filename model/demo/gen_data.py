@@ -500,7 +500,25 @@ class FreshWorlds:
         return search_trace(agent, self.rng, self.rng.choice(self.facts), self.bm25, self.k)
 
 
-def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0):
+def vocab_pieces(tokenizer_path):
+    """The learned lower-case letter pieces of a tokenizer (no leading-space marker): names built from them give
+    every such token a turn at being copied, so a file name made of pieces training never copied (e.g. "arden"
+    in "garden") is not an untrained embedding at inference time."""
+    with open(tokenizer_path, encoding="utf-8") as f:
+        vocab = json.load(f)["model"]["vocab"]
+    return sorted(t for t in vocab if re.fullmatch(r"[a-z]{2,}", t))
+
+
+def piece_names(rng, pieces, k):
+    out = []
+    while len(out) < k:
+        n = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))
+        if n not in wsg.HELDOUT_MODULES and n not in out and len(n) <= 16:
+            out.append(n)
+    return out
+
+
+def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, pieces=None, piece_share=0.0):
     calc_agent, search_agent, coder_agent = Agent("calculator"), Agent("search-qa"), Agent("coder")
     held = heldout_calc()
     held_q = {q for q, _, _ in held}
@@ -533,6 +551,8 @@ def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0):
     rng = random.Random(seed + 2)
     for _ in range(n_coder):
         names = wsg.fresh_module_names(rng, 8) if fresh_names and rng.random() < fresh_names else wsg.TRAIN_MODULES
+        if pieces and rng.random() < piece_share:
+            names = piece_names(rng, pieces, 8)
         traces.append(coder_trace(coder_agent, rng, names, recovery))
     random.Random(seed + 3).shuffle(traces)
     return traces
@@ -586,6 +606,10 @@ def main():
     ap.add_argument("--recovery", type=float, default=0.0,
                     help="share of coder traces that first run a miscopied test file name, get not_found, list "
                          "the workspace and go on with the right one")
+    ap.add_argument("--piece-names", type=float, default=0.0,
+                    help="share of coder traces whose module names are 1-3 random letter pieces of --tokenizer's "
+                         "vocabulary (every piece gets copied in training)")
+    ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer.json"))
     ap.add_argument("--write-tasks", action="store_true", help="write examples/tasks/*.jsonl and stop")
     args = ap.parse_args()
     if args.write_tasks:
@@ -597,7 +621,9 @@ def main():
                     f.write(json.dumps(t, ensure_ascii=False) + "\n")
             print(f"{agent}: {len(tasks)} held-out tasks")
         return
-    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names, args.recovery)
+    pieces = vocab_pieces(args.tokenizer) if args.piece_names else None
+    traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names, args.recovery, pieces,
+                      args.piece_names)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, args.name)
     with open(path, "w", encoding="utf-8") as f:

@@ -60,7 +60,12 @@ int64_t Glm4Config::n_params() const {
   return total;
 }
 
-double RopeYarn::default_attention_factor(double factor) { return factor <= 1 ? 1.0 : 0.1 * std::log(factor) + 1.0; }
+namespace {
+// YaRN's attention scale (transformers' get_mscale).
+double yarn_mscale(double factor, double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; }
+}  // namespace
+
+double RopeYarn::default_attention_factor(double factor) { return yarn_mscale(factor, 1.0); }
 
 int64_t Glm4Config::context_length() const {
   if (!yarn.on()) return max_position_embeddings;
@@ -106,9 +111,6 @@ Status validate_as(const Glm4Config& c, const std::string& src) {
 Status Glm4Config::validate() const { return validate_as(*this, "config"); }
 
 namespace {
-// YaRN's attention scale (transformers' get_mscale).
-double yarn_mscale(double factor, double m) { return factor <= 1 ? 1.0 : 0.1 * m * std::log(factor) + 1.0; }
-
 Status parse_rope_scaling(const json& rs, Glm4Config& c, const std::string& src) {
   if (!rs.is_object()) return bad(src, "rope_scaling must be an object or null");
   std::string type;

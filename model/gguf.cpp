@@ -361,23 +361,31 @@ Result<GgufFile> read_gguf(const std::string& path) {
 }
 
 namespace {
+const json* meta_find(const GgufFile& f, const std::string& key) {
+  auto it = f.metadata.find(key);
+  return it == f.metadata.end() ? nullptr : &it->second;
+}
+
+// A numeric metadata value; absent → fallback, or an error when required.
+Status meta_number(const GgufFile& f, const std::string& key, bool required, double fallback, double* out) {
+  const json* v = meta_find(f, key);
+  if (!v) {
+    if (required) return make_error(ErrorCode::invalid_argument, "gguf: " + key + " is missing");
+    *out = fallback;
+    return {};
+  }
+  if (!v->is_number()) return make_error(ErrorCode::invalid_argument, "gguf: " + key + " is not a number");
+  *out = v->get<double>();
+  return {};
+}
+
 // glm4.rope.scaling.*, as llama.cpp names them: type "yarn" (factor, original_context_length, yarn_beta_fast,
 // yarn_beta_slow; attn_factor and yarn_attn_factor multiply the default attention factor) or "none".
 Status rope_scaling_from_gguf(const GgufFile& f, Glm4Config& c) {
   const std::string prefix = "glm4.rope.scaling.";
-  auto get = [&](const std::string& k) -> const json* {
-    auto it = f.metadata.find(prefix + k);
-    return it == f.metadata.end() ? nullptr : &it->second;
-  };
-  auto number = [&](const std::string& k, double fallback, double* out) -> Status {
-    const json* v = get(k);
-    if (!v) {
-      *out = fallback;
-      return {};
-    }
-    if (!v->is_number()) return make_error(ErrorCode::invalid_argument, "gguf: " + prefix + k + " is not a number");
-    *out = v->get<double>();
-    return {};
+  auto get = [&](const std::string& k) { return meta_find(f, prefix + k); };
+  auto number = [&](const std::string& k, double fallback, double* out) {
+    return meta_number(f, prefix + k, false, fallback, out);
   };
   const json* type = get("type");
   if (type && !type->is_string())
@@ -394,8 +402,7 @@ Status rope_scaling_from_gguf(const GgufFile& f, Glm4Config& c) {
   if (t != "yarn")
     return make_error(ErrorCode::unsupported, "gguf: rope scaling type '" + t + "' is not supported (yarn or none)");
   RopeYarn& y = c.yarn;
-  if (!get("factor")) return make_error(ErrorCode::invalid_argument, "gguf: " + prefix + "factor is missing");
-  GLM_TRY(number("factor", 1.0, &y.factor));
+  GLM_TRY(meta_number(f, prefix + "factor", true, 1.0, &y.factor));
   double v;
   GLM_TRY(number("original_context_length", double(c.max_position_embeddings), &v));
   y.original_context = int64_t(v);
@@ -414,26 +421,15 @@ Status rope_scaling_from_gguf(const GgufFile& f, Glm4Config& c) {
 }  // namespace
 
 Result<Glm4Config> glm4_config_from_gguf(const GgufFile& f) {
-  auto meta = [&](const std::string& k) -> const json* {
-    auto it = f.metadata.find(k);
-    return it == f.metadata.end() ? nullptr : &it->second;
-  };
+  auto meta = [&](const std::string& k) { return meta_find(f, k); };
   const json* arch = meta("general.architecture");
   if (!arch || !arch->is_string())
     return make_error(ErrorCode::invalid_argument, "gguf: general.architecture is missing");
   if (arch->get<std::string>() != "glm4")
     return make_error(ErrorCode::unsupported, "gguf: unsupported architecture '" + arch->get<std::string>() +
                                                   "': glm-agent runs glm4 (GLM-4-0414) only");
-  auto num = [&](const std::string& k, bool required, double fallback, double* out) -> Status {
-    const json* v = meta("glm4." + k);
-    if (!v) {
-      if (required) return make_error(ErrorCode::invalid_argument, "gguf: glm4." + k + " is missing");
-      *out = fallback;
-      return {};
-    }
-    if (!v->is_number()) return make_error(ErrorCode::invalid_argument, "gguf: glm4." + k + " is not a number");
-    *out = v->get<double>();
-    return {};
+  auto num = [&](const std::string& k, bool required, double fallback, double* out) {
+    return meta_number(f, "glm4." + k, required, fallback, out);
   };
   Glm4Config c;
   double v;

@@ -166,7 +166,7 @@ void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint16_t* xb, in
     // Two blocks (64 rows) at a time where the range allows: 4 weight vectors per broadcast instead of 2.
     const int nr0 = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
     const int64_t o1 = o + nr0;
-    const int nr1 = int(r1 - o1 <= 0 ? 0 : (r1 - o1 < kGemmRows ? r1 - o1 : kGemmRows));
+    const int nr1 = int(r1 - o1 < kGemmRows ? r1 - o1 : kGemmRows);  // 0 when the range ends at o1
     pack_pairs(w, rb, n_pairs, o, nr0, bp);
     const __mmask16 m[4] = {__mmask16(gemm_row_mask(nr0)), __mmask16(gemm_row_mask(nr0) >> 16),
                             __mmask16(gemm_row_mask(nr1)), __mmask16(gemm_row_mask(nr1) >> 16)};

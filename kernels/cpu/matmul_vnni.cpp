@@ -75,6 +75,15 @@ inline void tile(const uint8_t* w, size_t rb, int64_t nb, const ActQ8& xq, int t
 }
 
 // Decode of one row, two blocks per 512-bit step (half the instructions of the 256-bit tile per byte).
+// Block kb of one row against the token's activations: the exact integer dot times both scales.
+template <class W>
+inline float block_dot(const uint8_t* row, int64_t kb, const ActQ8& xq) {
+  const uint8_t* b = row + kb * W::kBlockBytes;
+  const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
+                                        W::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
+  return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
+}
+
 template <class W>
 inline void gemv_row(const uint8_t* row, int64_t nb, const ActQ8& xq, float* y) {
   __m512 acc = _mm512_setzero_ps();
@@ -91,12 +100,7 @@ inline void gemv_row(const uint8_t* row, int64_t nb, const ActQ8& xq, float* y) 
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc);
   }
   float sum = _mm512_reduce_add_ps(acc);
-  if (kb < nb) {
-    const uint8_t* b = row + kb * W::kBlockBytes;
-    const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
-                                          W::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
-    sum += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
-  }
+  if (kb < nb) sum += block_dot<W>(row, kb, xq);
   *y = sum;
 }
 
@@ -105,8 +109,9 @@ inline void gemv_row(const uint8_t* row, int64_t nb, const ActQ8& xq, float* y) 
 // A q4_0 block's byte j holds weight j (low nibble) and weight j+16 (high nibble). Four blocks' 16 nibble
 // bytes fill one 512-bit vector; its low nibbles pair with the first halves of the four activation blocks
 // and its high nibbles with the second halves. So the activations of one token are regrouped once per call
-// (Q4Acts, a few KiB) and every row then needs one and + one shift per four blocks instead of an unpack
-// per block. Lane 4b+i of the int32 sum is block b's k-quads i and 4+i; its correction is their sum.
+// (Q4Group, in ActQ8::q4_groups: a few KiB) and every row then needs one and + one shift per four blocks
+// instead of an unpack per block. Lane 4b+i of the int32 sum is block b's k-quads i and 4+i; its correction
+// is their sum.
 
 struct Q4Group {  // activations of four consecutive blocks, regrouped for q4_0
   int8_t lo[64];  // block b's x[0..15] at 16b
@@ -143,12 +148,7 @@ inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const 
   }
   if (i < ng) acc0 = q4_group(row + i * kGroupBytes, g[i], acc0);
   float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  for (int64_t kb = ng * 4; kb < nb; ++kb) {
-    const uint8_t* b = row + kb * WQ4::kBlockBytes;
-    const __m256i s = _mm256_dpbusd_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + kb * 8)),
-                                          WQ4::load(b), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + kb * 32)));
-    sum += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[kb])));
-  }
+  for (int64_t kb = ng * 4; kb < nb; ++kb) sum += block_dot<WQ4>(row, kb, xq);
   *y = sum;
 }
 

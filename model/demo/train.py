@@ -215,8 +215,8 @@ def save(model, cfg, out, tokenizer_path, dtype):
 
 def token_ids(tokenizer_path):
     with open(tokenizer_path, encoding="utf-8") as f:
-        tj = json.load(f)
-    return dict(tj["model"]["vocab"]) | {t["content"]: t["id"] for t in tj["added_tokens"]}
+        vocab = json.load(f)["model"]["vocab"]
+    return dict(vocab) | render_ids.special_ids(tokenizer_path)
 
 
 def remap_vocab(tensors, old_tokenizer, new_tokenizer, model):

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Checks workspace_gen.py's Python predictions against the real Lua sandbox (`glm-agent lua --workspace`):
 every test file of the shipped examples/workspace (buggy, then with the fix applied) and of N random training
-workspaces gives exactly the run_tests result the trace generator writes. Also checks calc.py against
+workspaces gives exactly the run_tests result the trace generator writes, and miscopied file names get the
+same not_found message (with its "did you mean") from the real workspace tool (`glm-agent tool`) as from
+gen_data.not_found. Also checks calc.py against
 examples/tools/calc.lua on random expressions through `glm-agent lua --batch`.
 
     /usr/bin/python3 model/demo/check_workspace.py [--glm-agent build/glm-agent] [--random 50] [--calc 2000]
@@ -61,6 +63,30 @@ def check_ws(binary, ws, root):
     return bad
 
 
+def check_not_found(binary, ws, root, rng, n):
+    """The real read_file tool's error for n miscopied names against gen_data.not_found's."""
+    agent = os.path.join(root, "..", os.path.basename(root) + "-agent.json")
+    with open(os.path.join(ROOT, "agents", "coder.json")) as f:
+        cfg = json.loads("\n".join(l for l in f.read().split("\n") if not l.lstrip().startswith("//")))
+    cfg["tools"][0]["root"] = os.path.abspath(root)
+    with open(agent, "w") as f:
+        json.dump(cfg, f)
+    bad = 0
+    for _ in range(n):
+        m = rng.choice(ws.modules)
+        wrong = rng.choice(["test_", ""]) + gen_data.misspell(rng, m.name) + ".lua"
+        if wrong in ws.files():
+            continue
+        p = subprocess.run([binary, "tool", agent, "--call",
+                            json.dumps({"name": "read_file", "arguments": {"path": wrong}})], capture_output=True)
+        got = gen_data.compact({"error": json.loads(p.stdout)["error"]})
+        want = gen_data.not_found(wrong, ws.files())
+        if got != want:
+            bad += 1
+            print(f"NOT_FOUND MISMATCH {wrong}:\n  tool   {got}\n  python {want}")
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glm-agent", default=os.path.join(ROOT, "build", "glm-agent"))
@@ -74,6 +100,7 @@ def main():
         for seed in range(args.random):
             ws = wsg.Workspace(random.Random(seed), wsg.TRAIN_MODULES, 4, n_buggy=2)
             bad += check_ws(args.glm_agent, ws, os.path.join(tmp, f"ws{seed}"))
+            bad += check_not_found(args.glm_agent, ws, os.path.join(tmp, f"ws{seed}"), random.Random(seed), 4)
         # calc.lua vs calc.py
         with open(os.path.join(ROOT, "examples", "tools", "calc.lua")) as f:
             src = f.read() + "\nreturn run(...)\n"

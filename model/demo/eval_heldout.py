@@ -53,22 +53,22 @@ class Tools:
                 return c(sorted(self.files))
             if name == "read_file":
                 p = args.get("path")
-                return self.files[p] if p in self.files else err("not_found", f"no such file: {p}")
+                return self.files[p] if p in self.files else gen_data.not_found(p, self.files)
             if name == "write_file":
                 self.files[args["path"]] = args["content"]
                 return c({"ok": True})
             if name == "replace":
                 p = args["path"]
                 if p not in self.files:
-                    return err("not_found", f"no such file: {p}")
+                    return gen_data.not_found(p, self.files)
                 if args["old"] not in self.files[p]:
-                    return err("not_found", f"old text not found in {p}")
+                    return err("runtime", f"the text to replace was not found in {p}")
                 self.files[p] = self.files[p].replace(args["old"], args["new"], 1)
                 return c({"ok": True})
             if name == "run_tests":
                 m = self.ws_modules.get(args.get("path"))
                 if m is None:
-                    return err("not_found", f"no such file: {args.get('path')}")
+                    return gen_data.not_found(str(args.get("path")), self.files)
                 fixed = self.files.get(m.path) == m.source(fixed=True)
                 return c(m.run_tests(fixed=fixed))
         except (KeyError, TypeError, AttributeError) as e:

@@ -396,17 +396,63 @@ def misspell(rng, name):
     return out if out != name else name + "s"
 
 
+def edit_distance(a, b):
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+        prev = cur
+    return prev[len(b)]
+
+
+def closest_file(path, files):
+    """The workspace tools' guess for a missing path (tools/builtin/workspace_tools.cpp `closest`): the one file
+    within max(2, len // 3) edits with no other file as near, else None."""
+    best, best_d, tie = None, max(2, len(path) // 3) + 1, False
+    for f in sorted(files):
+        d = edit_distance(path, f)
+        if d < best_d:
+            best, best_d, tie = f, d, False
+        elif d == best_d:
+            tie = True
+    return None if tie else best
+
+
+def not_found(path, files):
+    near = closest_file(path, files)
+    return tool_error("not_found", f"no such file: {path}" + (f"; did you mean {near}?" if near else ""))
+
+
+RECOVERY_AT = ["first_run", "read", "replace", "last_run"]
+
+
 def coder_recovery_trace(agent, rng, names):
-    """The test file named wrongly (a miscopied name): not_found, list the workspace, run the right file, fix."""
+    """One path miscopied (a wrong name the model might produce): not_found, then the same call with the right
+    path, taken from the error's "did you mean" when it gives one, else from a list of the workspace. The
+    miscopy may hit any call that takes a path: the first run_tests, read_file, replace or the last run_tests."""
     ws = wsg.Workspace(rng, names, rng.randint(2, 5), n_buggy=1)
     m = ws.modules[ws.buggy[0]]
+    files = ws.files()
     task = rng.choice(CODER_TASKS).format(test=m.test_path, path=m.path)
-    wrong = "test_" + misspell(rng, m.name) + ".lua"
-    turns = [("call", [("run_tests", {"path": wrong})], [tool_error("not_found", f"no such file: {wrong}")]),
-             ("call", [("list_files", {})], [compact(ws.files())]),
-             ("call", [("run_tests", {"path": m.test_path})], [compact(m.run_tests())])]
-    t = agent.trace(task, turns + coder_fix_turns(m))
-    t["untrained_segments"] = [0]  # the miscopied call is shown, not taught (render_ids.loss_mask)
+    fix = coder_fix_turns(m)
+    turns = [("call", [("run_tests", {"path": m.test_path})], [compact(m.run_tests())])] + fix
+    at = rng.choices(range(4), [35, 20, 25, 20])[0]  # index in turns: run_tests, read_file, replace, run_tests
+    name, args = turns[at][1][0]
+    right = args["path"]
+    for _ in range(20):
+        wrong_name = misspell(rng, m.name)
+        wrong = ("test_" if right.startswith("test_") else "") + wrong_name + ".lua"
+        near = closest_file(wrong, files)
+        if wrong not in files and near in (right, None):
+            break
+    else:
+        return None
+    recover = [("call", [(name, dict(args, path=wrong))], [not_found(wrong, files)])]
+    if near is None:
+        recover.append(("call", [("list_files", {})], [compact(files)]))
+    t = agent.trace(task, turns[:at] + recover + turns[at:])
+    t["untrained_segments"] = [at]  # the miscopied call is shown, not taught (render_ids.loss_mask)
     return t
 
 
@@ -435,7 +481,7 @@ def coder_trace(agent, rng, names, recovery=0.0):
     turns.append(("call", [("run_tests", {"path": m.test_path})], [compact(m.run_tests())]))
     if r > 0.95:  # reads a file that does not exist first (a typo), then the right one
         wrong = m.name + "s.lua"
-        turns.append(("call", [("read_file", {"path": wrong})], [tool_error("not_found", f"no such file: {wrong}")]))
+        turns.append(("call", [("read_file", {"path": wrong})], [not_found(wrong, ws.files())]))
     return agent.trace(task, turns + coder_fix_turns(m))
 
 
@@ -553,7 +599,10 @@ def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, p
         names = wsg.fresh_module_names(rng, 8) if fresh_names and rng.random() < fresh_names else wsg.TRAIN_MODULES
         if pieces and rng.random() < piece_share:
             names = piece_names(rng, pieces, 8)
-        traces.append(coder_trace(coder_agent, rng, names, recovery))
+        t = None
+        while t is None:  # a recovery trace may find no fitting miscopy (None): draw again
+            t = coder_trace(coder_agent, rng, names, recovery)
+        traces.append(t)
     random.Random(seed + 3).shuffle(traces)
     return traces
 

@@ -21,14 +21,6 @@ local function need(args, key)
   if type(v) ~= "string" then error(key .. " must be a string", 0) end
   return v
 end
-local function read(path)
-  local text = fs.read(path)  -- nil when there is no such file; refusals raise `forbidden` themselves
-  if not text then error("not_found: no such file: " .. path, 0) end
-  return text
-end
-)LUA";
-
-constexpr const char* kListFiles = R"LUA(
 local function walk(dir, prefix, out)
   for _, name in ipairs(fs.list(dir)) do
     local path = prefix .. name
@@ -36,6 +28,43 @@ local function walk(dir, prefix, out)
     if ok then walk(path, path .. "/", out) else out[#out + 1] = path end
   end
 end
+local function distance(a, b)  -- Levenshtein, two rows
+  local prev, cur = {}, {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    cur[0] = i
+    for j = 1, #b do
+      local cost = (a:byte(i) == b:byte(j)) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev, cur = cur, prev
+  end
+  return prev[#b]
+end
+-- The one existing path closest to a missing one, when it is unambiguous and near (at most max(2, #path // 3)
+-- edits): a miscopied name then carries its own correction, as `git` does for a mistyped command.
+local function closest(path)
+  local files = {}
+  walk(".", "", files)
+  local best, best_d, tie = nil, math.max(2, #path // 3) + 1, false
+  for _, f in ipairs(files) do
+    local d = distance(path, f)
+    if d < best_d then best, best_d, tie = f, d, false elseif d == best_d then tie = true end
+  end
+  if tie then return nil end
+  return best
+end
+local function read(path)
+  local text = fs.read(path)  -- nil when there is no such file; refusals raise `forbidden` themselves
+  if not text then
+    local near = closest(path)
+    error("not_found: no such file: " .. path .. (near and ("; did you mean " .. near .. "?") or ""), 0)
+  end
+  return text
+end
+)LUA";
+
+constexpr const char* kListFiles = R"LUA(
 function run(args)
   local out = {}
   walk(".", "", out)
@@ -102,7 +131,8 @@ end
 )LUA";
 
 // The Lua scripts can only raise runtime errors; a "not_found: " prefix marks a missing file, reported with
-// its own kind (agents/README.md: {"error":{"kind":"not_found","message":"no such file: PATH"}}).
+// its own kind (agents/README.md: {"error":{"kind":"not_found","message":"no such file: PATH"}}, with
+// "; did you mean NEAR?" appended when one existing path is close).
 class WorkspaceTool : public Tool {
  public:
   explicit WorkspaceTool(std::shared_ptr<Tool> lua) : lua_(std::move(lua)) {}

@@ -137,6 +137,20 @@ TEST_F(WorkspaceToolsTest, MissingFileIsNotFound) {
   EXPECT_EQ(r.error.message, "no such file: nope.lua");
 }
 
+TEST_F(WorkspaceToolsTest, MissingFileNamesTheOneCloseFile) {
+  // A letter dropped, doubled or swapped is within reach; the suggestion is the path list_files would give.
+  for (const char* wrong : {"test_mathutl.lua", "test_matthutil.lua", "test_mahtutil.lua"}) {
+    auto r = call(*tool("run_tests"), {{"path", wrong}});
+    ASSERT_FALSE(r.ok);
+    EXPECT_EQ(r.error.kind, ErrorCode::not_found);
+    EXPECT_EQ(r.error.message, std::string("no such file: ") + wrong + "; did you mean test_mathutil.lua?");
+  }
+  auto r = call(*tool("replace"), {{"path", "mathutl.lua"}, {"old", "a"}, {"new", "b"}});
+  EXPECT_EQ(r.error.message, "no such file: mathutl.lua; did you mean mathutil.lua?");
+  // Far from every file: no guess.
+  EXPECT_EQ(call(*tool("read_file"), {{"path", "zzzzzzzz.lua"}}).error.message, "no such file: zzzzzzzz.lua");
+}
+
 TEST_F(WorkspaceToolsTest, RunTestsReportsWhatATestFileReturns) {
   std::ofstream(root_ + "/test_own.lua")
       << "return {passed = 2, failed = 1, failures = {{test = \"sum\", message = \"sum(1, 2): expected 3, got -1\"}}}\n";

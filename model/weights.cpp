@@ -68,6 +68,23 @@ MatView Glm4Weights::own_matrix(DType dtype, int64_t rows, int64_t cols) {
   return m;
 }
 
+void Glm4Weights::pack_bf16(kernels::ThreadPool* pool) {
+  if (!kernels::bf16_pairs_wanted()) return;
+  auto pack = [&](MatView& m) {
+    if (m.dtype != DType::bf16 || m.cols % 2 != 0 || m.bf16_pairs) return;
+    const size_t n = kernels::bf16_pairs_bytes(m.rows, m.cols);
+    auto p = std::make_unique<uint8_t[]>(n + 64);
+    auto* out = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(p.get()) + 63) & ~uintptr_t(63));
+    kernels::pack_bf16_pairs(m, out, pool);
+    m.bf16_pairs = out;
+    owned_bytes_.push_back(std::move(p));
+  };
+  // The lm_head, even when tied: token_embd_ itself stays as stored (the embedding lookup reads its rows).
+  pack(output_);
+  for (auto& l : layers_)
+    for (MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down}) pack(*m);
+}
+
 size_t Glm4Weights::decode_bytes() const {
   size_t n = output_.n_bytes();
   for (const auto& l : layers_)
@@ -224,6 +241,7 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
 #undef GLM_BIND_TO
     w.layers_.push_back(L);
   }
+  if (opt.pack_bf16) w.pack_bf16(opt.pool);
   return w;
 }
 
@@ -319,6 +337,7 @@ Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed,
     L.post_ffn_norm = norm(c.n_embd);
     w.layers_.push_back(L);
   }
+  w.pack_bf16(pool);
   return w;
 }
 

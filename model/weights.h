@@ -2,7 +2,7 @@
 // view the forward pass reads (Glm4Weights).
 //
 // Owns: the mapped files (TensorStore) and any converted copies (norm weights and biases as f32, matrices
-// re-encoded when WeightOptions::matmul_dtype asks for it). Matrices otherwise point straight into the
+// re-encoded when WeightOptions::matmul_dtype asks for it, bf16 matrices packed for AVX-512 BF16). Matrices otherwise point straight into the
 // mapping (bf16/f16/f32 stay as stored and are converted inside the dot products).
 // Threads: immutable after load; any thread may read concurrently. Move-only.
 // Errors: load() returns not_found (config.json, weight files, a missing tensor), invalid_argument (a shape
@@ -80,6 +80,10 @@ struct WeightOptions {
   // Re-encode every matrix (and the lm_head) to this type at load, e.g. q8_0; nullopt keeps the stored type.
   std::optional<DType> matmul_dtype;
   kernels::ThreadPool* pool = nullptr;  // used to convert in parallel; may be null
+  // Keep bf16 matrices also in the AVX-512 BF16 kernels' layout (MatView::bf16_pairs, made once here instead
+  // of per prefill call) when the CPU has those kernels: a second copy of the bf16 matrices in memory, while
+  // the mapped file's pages are no longer read (unless exact matmuls are asked for).
+  bool pack_bf16 = true;
 };
 
 class Glm4Weights {
@@ -108,6 +112,7 @@ class Glm4Weights {
   Glm4Weights() = default;
   const float* own_f32(std::vector<float> v);
   MatView own_matrix(DType dtype, int64_t rows, int64_t cols);
+  void pack_bf16(kernels::ThreadPool* pool);  // WeightOptions::pack_bf16
 
   Glm4Config config_;
   TensorStore store_;

@@ -142,7 +142,7 @@ void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, cons
       isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, c.q8, n_tok, y, ldy, r0, r1);
       return;
     case Path::bf16:
-      isa_impl::gemm_bf16(base, w.row_bytes, w.cols, c.bf, n_tok, y, ldy, r0, r1);
+      isa_impl::gemm_bf16(base, w.row_bytes, w.cols, w.bf16_pairs, c.bf, n_tok, y, ldy, r0, r1);
       return;
     case Path::f32:
       rows_float(level, w, x, ldx, n_tok, y, ldy, r0, r1);
@@ -155,6 +155,23 @@ void check_view(const MatView& w) {
   GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
 }
 }  // namespace
+
+bool bf16_pairs_wanted() { return isa() == Isa::avx512 && has_avx512_bf16(); }
+
+size_t bf16_pairs_bytes(int64_t rows, int64_t cols) {
+  const int64_t blocks = (rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows;
+  return size_t(blocks) * size_t(cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
+}
+
+void pack_bf16_pairs(const MatView& w, uint32_t* out, ThreadPool* pool) {
+  GLM_CHECK(w.dtype == DType::bf16 && w.cols % 2 == 0 && bf16_pairs_wanted());
+  const int64_t blocks = (w.rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows;
+  auto run = [&](int64_t b, int64_t e) {
+    isa_impl::pack_bf16_pairs(static_cast<const uint8_t*>(w.data), w.row_bytes, w.rows, w.cols, b, e, out);
+  };
+  if (pool && pool->n_threads() > 1) pool->parallel_for(blocks, 16, run);
+  else run(0, blocks);
+}
 
 void matmul_rows_at(Isa level, MatmulActs acts, const MatView& w, const float* x, int64_t ldx, int n_tok, float* y,
                     int64_t ldy, int64_t row_begin, int64_t row_end) {
@@ -185,7 +202,8 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   }
   // Dynamic chunks: on a shared machine a descheduled worker's rows are taken over by the others.
   const int nth = pool.n_threads();
-  const int64_t align = n_tok >= isa_impl::kGemmMinTokens ? isa_impl::kGemmRows : 16;
+  const bool blocks = n_tok >= isa_impl::kGemmMinTokens || (path == Path::bf16 && w.bf16_pairs);
+  const int64_t align = blocks ? isa_impl::kGemmRows : 16;
   int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / align) * align;
   if (chunk < align) chunk = align;
   pool.parallel_for(w.rows, chunk, rows);

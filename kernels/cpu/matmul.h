@@ -26,6 +26,10 @@ struct MatView {
   int64_t cols = 0;
   const void* data = nullptr;
   size_t row_bytes = 0;
+  // bf16 only, optional: the same matrix rearranged once (pack_bf16_pairs) into the AVX-512 BF16 kernels' own
+  // layout, read instead of `data` by prefill and decode, which then pack nothing per call. Blocks of 32 rows,
+  // each [cols / 2 column pairs][32 rows] of 32-bit (k even, k odd) bf16 pairs; the last block zero-padded.
+  const uint32_t* bf16_pairs = nullptr;
 
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + size_t(r) * row_bytes; }
   size_t n_bytes() const { return size_t(rows) * row_bytes; }
@@ -37,6 +41,14 @@ enum class MatmulActs {
             // q8_0), integer dot products; bf16 on AVX-512 BF16: activations rounded to bf16 (nearest even),
             // vdpbf16ps. Elsewhere (other types, CPUs without them) as f32.
 };
+
+// Whether bf16 matrices are worth packing (MatView::bf16_pairs): the CPU has AVX-512 BF16.
+bool bf16_pairs_wanted();
+// Bytes (64-byte multiple) that pack_bf16_pairs writes for a rows x cols bf16 matrix (cols even).
+size_t bf16_pairs_bytes(int64_t rows, int64_t cols);
+// Writes w (bf16, cols even) in the bf16_pairs layout to out (64-byte aligned, bf16_pairs_bytes long),
+// splitting the blocks over pool (may be null). Requires bf16_pairs_wanted().
+void pack_bf16_pairs(const MatView& w, uint32_t* out, ThreadPool* pool);
 
 // y[t * ldy + o] = sum_k x[t * ldx + k] * W[o][k] for t < n_tok, o < w.rows.
 void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool,

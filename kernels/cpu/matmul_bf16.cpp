@@ -133,7 +133,58 @@ inline void gemv_rows(const uint8_t* w, size_t rb, int64_t n_pairs, const uint32
   }
 }
 
+// Decode against weights packed at load (pack_bf16_pairs): per pair of columns, the block's 32 rows in two
+// vectors, each dotted with a broadcast of every token's pair (the GEMM's outer-product form without its
+// per-call packing; no horizontal sums). With one or two tokens, even and odd pairs accumulate apart so the
+// FMA chains do not wait on each other.
+template <int T>
+inline void gemv_packed(const uint32_t* packed, int64_t n_pairs, const uint32_t* xp, float* y, int64_t ldy,
+                        int64_t r0, int64_t r1) {
+  constexpr int U = T <= 2 ? 2 : 1;
+  for (int64_t o = r0; o < r1; o += kGemmRows) {
+    const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
+    const uint32_t* bp = packed + (o / kGemmRows) * n_pairs * kGemmRows;
+    __m512 c[U][2][T];
+    #pragma GCC unroll 16
+    for (int u = 0; u < U; ++u)
+      #pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) c[u][0][t] = c[u][1][t] = _mm512_setzero_ps();
+    auto step = [&](int u, int64_t p) __attribute__((always_inline)) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows);
+      const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + p * kGemmRows + 16);
+      #pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const __m512bh a = (__m512bh)_mm512_set1_epi32(int(xp[t * n_pairs + p]));
+        c[u][0][t] = _mm512_dpbf16_ps(c[u][0][t], a, b0);
+        c[u][1][t] = _mm512_dpbf16_ps(c[u][1][t], a, b1);
+      }
+    };
+    int64_t p = 0;
+    for (; p + U <= n_pairs; p += U)
+      #pragma GCC unroll 2
+      for (int u = 0; u < U; ++u) step(u, p + u);
+    for (; p < n_pairs; ++p) step(0, p);
+    const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      __m512 lo = c[0][0][t], hi = c[0][1][t];
+      if constexpr (U == 2) lo = _mm512_add_ps(lo, c[1][0][t]), hi = _mm512_add_ps(hi, c[1][1][t]);
+      _mm512_mask_storeu_ps(y + t * ldy + o, m0, lo);
+      _mm512_mask_storeu_ps(y + t * ldy + o + 16, m1, hi);
+    }
+  }
+}
+
 }  // namespace
+
+void pack_bf16_pairs(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t block_begin, int64_t block_end,
+                     uint32_t* out) {
+  const int64_t n_pairs = cols / 2;
+  for (int64_t b = block_begin; b < block_end; ++b) {
+    const int64_t o = b * kGemmRows;
+    pack_pairs(w, rb, n_pairs, o, int(rows - o < kGemmRows ? rows - o : kGemmRows), out + b * n_pairs * kGemmRows);
+  }
+}
 
 void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t* out) {
   for (int t = 0; t < n_tok; ++t) {
@@ -152,10 +203,32 @@ void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t
   }
 }
 
-void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint16_t* xb, int n_tok, float* y, int64_t ldy,
-               int64_t r0, int64_t r1) {
+void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint32_t* packed, const uint16_t* xb, int n_tok,
+               float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t n_pairs = cols / 2;
   const auto* xp = reinterpret_cast<const uint32_t*>(xb);
+  if (packed && r0 % kGemmRows == 0) {
+    if (n_tok < kGemmMinTokens) {
+      for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_packed<N>(packed, n_pairs, xp, y, ldy, r0, r1); });
+      return;
+    }
+    for (int64_t o = r0; o < r1;) {
+      const uint32_t* bp = packed + (o / kGemmRows) * n_pairs * kGemmRows;
+      const uint32_t* bps[2] = {bp, bp + n_pairs * kGemmRows};
+      const int nr0 = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
+      const int nr1 = int(r1 - o - nr0 < kGemmRows ? r1 - o - nr0 : kGemmRows);
+      const __mmask16 m[4] = {__mmask16(gemm_row_mask(nr0)), __mmask16(gemm_row_mask(nr0) >> 16),
+                              __mmask16(gemm_row_mask(nr1)), __mmask16(gemm_row_mask(nr1) >> 16)};
+      if (nr0 == kGemmRows && nr1 > 0) {
+        blocks_times_tokens<4>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
+        o += nr0 + nr1;
+      } else {
+        blocks_times_tokens<2>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
+        o += nr0;
+      }
+    }
+    return;
+  }
   if (n_tok < kGemmMinTokens) {
     for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_rows<N>(w, rb, n_pairs, xp, y, ldy, r0, r1); });
     return;

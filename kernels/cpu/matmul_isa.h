@@ -54,9 +54,14 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
 
 // bf16 weights (rows of cols bf16, cols even) against xb: n_tok rows of cols bf16 activations (acts_to_bf16);
 // rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (a GEMM from kGemmMinTokens on, per-row
-// dot products below).
-void gemm_bf16(const uint8_t* w, size_t row_bytes, int64_t cols, const uint16_t* xb, int n_tok, float* y,
-               int64_t ldy, int64_t row_begin, int64_t row_end);
+// dot products below). `packed` (may be null): the same weights as pack_bf16_pairs wrote them, read instead of
+// w when row_begin is a multiple of kGemmRows.
+void gemm_bf16(const uint8_t* w, size_t row_bytes, int64_t cols, const uint32_t* packed, const uint16_t* xb,
+               int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+// Blocks [block_begin, block_end) of kGemmRows rows of a bf16 matrix into out, in the layout of
+// MatView::bf16_pairs (out points at block 0).
+void pack_bf16_pairs(const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t block_begin,
+                     int64_t block_end, uint32_t* out);
 // x (n_tok rows of cols floats, stride ldx) rounded to bf16, nearest even, into out[n_tok][cols].
 void acts_to_bf16(const float* x, int64_t ldx, int n_tok, int64_t cols, uint16_t* out);
 

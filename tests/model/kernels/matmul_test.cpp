@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -160,6 +161,49 @@ TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
     last_end = e;
   }
   EXPECT_EQ(covered, 100);
+}
+
+// Weights packed at load (MatView::bf16_pairs) against the same weights packed per call: the GEMM is the same
+// arithmetic in the same order (bit-identical); decode sums in another order (within float rounding). Row
+// ranges that start off a block boundary fall back to the rows; threads split on block boundaries.
+TEST(MatmulTest, Bf16PairsMatchRowLayout) {
+  if (!bf16_pairs_wanted()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU: nothing reads packed bf16 pairs";
+  std::mt19937 rng(21);
+  std::normal_distribution<float> nd(0, 1);
+  ThreadPool three(3);
+  for (int64_t cols : {2, 34, 96, 1030}) {
+    for (int64_t rows : {3, 32, 45, 130}) {
+      Mat m = random_mat(DType::bf16, rows, cols, rng);
+      std::vector<uint8_t> buf(bf16_pairs_bytes(rows, cols) + 64);
+      auto* packed = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+      pack_bf16_pairs(m.view, packed, &three);
+      MatView pv = m.view;
+      pv.bf16_pairs = packed;
+      for (int n_tok : {1, 2, 3, 7, 8, 13, 25}) {
+        std::vector<float> x(static_cast<size_t>(n_tok * cols));
+        for (auto& v : x) v = nd(rng);
+        std::vector<float> a(static_cast<size_t>(n_tok * rows)), b(a.size()), c(a.size()), d(a.size());
+        matmul_rows_at(Isa::avx512, MatmulActs::compact, m.view, x.data(), cols, n_tok, a.data(), rows, 0, rows);
+        matmul_rows_at(Isa::avx512, MatmulActs::compact, pv, x.data(), cols, n_tok, b.data(), rows, 0, rows);
+        matmul(pv, x.data(), cols, n_tok, c.data(), rows, three, MatmulActs::compact);
+        // Rows [5, rows) start inside block 0: those come from the row layout.
+        matmul_rows_at(Isa::avx512, MatmulActs::compact, pv, x.data(), cols, n_tok, d.data(), rows, 0,
+                       std::min<int64_t>(5, rows));
+        if (rows > 5)
+          matmul_rows_at(Isa::avx512, MatmulActs::compact, pv, x.data(), cols, n_tok, d.data(), rows, 5, rows);
+        EXPECT_EQ(b, c) << "threads, cols " << cols << " rows " << rows << " n_tok " << n_tok;
+        for (size_t i = 0; i < a.size(); ++i) {
+          if (n_tok >= 8) {
+            ASSERT_EQ(a[i], b[i]) << "GEMM, cols " << cols << " rows " << rows << " n_tok " << n_tok << " at " << i;
+          } else {
+            ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << "decode, cols " << cols << " rows " << rows
+                                                                  << " n_tok " << n_tok << " at " << i;
+          }
+          ASSERT_NEAR(d[i], a[i], 1e-4 * (1 + std::fabs(a[i]))) << "split at 5, cols " << cols << " rows " << rows;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -564,7 +564,24 @@ def piece_names(rng, pieces, k):
     return out
 
 
-def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, pieces=None, piece_share=0.0):
+def doubled_names(rng, pieces, k):
+    """Names with a doubled letter the tokenizer does not merge (e.g. piece + "nn" + piece, as in "planner" = plan,
+    n, n, er): copying a token that follows itself is ambiguous for a copy head that looks one token back, and
+    names like that were under 1% of the coder traces. Held-out names are never produced."""
+    single = [c for c in "bcdfglmnprstz" if c + c not in pieces]
+    out = []
+    while len(out) < k:
+        c = rng.choice(single)
+        n = rng.choice(pieces) + c + c + rng.choice(pieces + ["", "", "er", "le", "y"])
+        if rng.random() < 0.3:
+            n = c + c + n if rng.random() < 0.2 else n + "_" + rng.choice(pieces)
+        if n not in wsg.HELDOUT_MODULES and n not in out and len(n) <= 16:
+            out.append(n)
+    return out
+
+
+def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, pieces=None, piece_share=0.0,
+             doubled_share=0.0):
     calc_agent, search_agent, coder_agent = Agent("calculator"), Agent("search-qa"), Agent("coder")
     held = heldout_calc()
     held_q = {q for q, _, _ in held}
@@ -599,6 +616,9 @@ def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, p
         names = wsg.fresh_module_names(rng, 8) if fresh_names and rng.random() < fresh_names else wsg.TRAIN_MODULES
         if pieces and rng.random() < piece_share:
             names = piece_names(rng, pieces, 8)
+        if pieces and doubled_share and rng.random() < doubled_share:
+            names = doubled_names(rng, pieces, 4) + names[:4]
+            rng.shuffle(names)
         t = None
         while t is None:  # a recovery trace may find no fitting miscopy (None): draw again
             t = coder_trace(coder_agent, rng, names, recovery)
@@ -658,6 +678,9 @@ def main():
     ap.add_argument("--piece-names", type=float, default=0.0,
                     help="share of coder traces whose module names are 1-3 random letter pieces of --tokenizer's "
                          "vocabulary (every piece gets copied in training)")
+    ap.add_argument("--doubled-names", type=float, default=0.0,
+                    help="share of coder traces where half of the module names hold a doubled letter the tokenizer "
+                         "keeps as two tokens (needs --piece-names)")
     ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer.json"))
     ap.add_argument("--write-tasks", action="store_true", help="write examples/tasks/*.jsonl and stop")
     args = ap.parse_args()
@@ -672,7 +695,7 @@ def main():
         return
     pieces = vocab_pieces(args.tokenizer) if args.piece_names else None
     traces = generate(args.n_calc, args.n_search, args.n_coder, args.seed, args.fresh_names, args.recovery, pieces,
-                      args.piece_names)
+                      args.piece_names, args.doubled_names)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, args.name)
     with open(path, "w", encoding="utf-8") as f:

@@ -53,7 +53,7 @@ class DemoData : public ::testing::Test {
     dir_ = new std::string(testing::make_temp_dir("glm-demo-data"));
     auto r = testing::run_command(*python_ + " " + kRoot + "/model/demo/gen_data.py --out " + *dir_ +
                                   " --n-calc 40 --n-search 40 --n-coder 40 --seed 7 --fresh-names 0.5 --recovery 0.2"
-                                  " --piece-names 0.3 --name sample.jsonl 2>&1");
+                                  " --piece-names 0.3 --doubled-names 0.3 --name sample.jsonl 2>&1");
     gen_ok_ = r.exit_code == 0;
     gen_out_ = new std::string(r.out);
   }

@@ -2,9 +2,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
-#include <filesystem>
+#include <unistd.h>
 
 #include "model/gguf.h"
 #include "model/safetensors.h"
@@ -70,8 +71,17 @@ MatView Glm4Weights::own_matrix(DType dtype, int64_t rows, int64_t cols) {
 
 void Glm4Weights::pack_bf16(kernels::ThreadPool* pool) {
   if (!kernels::bf16_pairs_wanted()) return;
+  auto packable = [](const MatView& m) { return m.dtype == DType::bf16 && m.cols % 2 == 0 && !m.bf16_pairs; };
+  // The copy is anonymous memory while the mapping is page cache the kernel can drop: a model whose bf16
+  // matrices take more than half of the RAM stays mapped (and prefill packs per call) rather than risk swapping.
+  size_t total = packable(output_) ? kernels::bf16_pairs_bytes(output_.rows, output_.cols) : 0;
+  for (const auto& l : layers_)
+    for (const MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down})
+      if (packable(*m)) total += kernels::bf16_pairs_bytes(m->rows, m->cols);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0 && total > size_t(pages) * size_t(page) / 2) return;
   auto pack = [&](MatView& m) {
-    if (m.dtype != DType::bf16 || m.cols % 2 != 0 || m.bf16_pairs) return;
+    if (!packable(m)) return;
     const size_t n = kernels::bf16_pairs_bytes(m.rows, m.cols);
     auto p = std::make_unique<uint8_t[]>(n + 64);
     auto* out = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(p.get()) + 63) & ~uintptr_t(63));

@@ -82,7 +82,8 @@ struct WeightOptions {
   kernels::ThreadPool* pool = nullptr;  // used to convert in parallel; may be null
   // Keep bf16 matrices also in the AVX-512 BF16 kernels' layout (MatView::bf16_pairs, made once here instead
   // of per prefill call) when the CPU has those kernels: a second copy of the bf16 matrices in memory, while
-  // the mapped file's pages are no longer read (unless exact matmuls are asked for).
+  // the mapped file's pages are no longer read (unless exact matmuls are asked for). Skipped when the copy
+  // would take more than half of the physical memory.
   bool pack_bf16 = true;
 };
 

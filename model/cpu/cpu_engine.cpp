@@ -169,6 +169,7 @@ Result<std::unique_ptr<Engine>> open_cpu_engine(const std::string& model_dir, co
   WeightOptions wopt;
   wopt.matmul_dtype = matmul_dtype;
   wopt.pool = pool.get();
+  wopt.pack_bf16 = !opt.exact_matmul;  // exact matmuls read the rows as stored
   auto w = Glm4Weights::load(model_dir, wopt);
   if (!w) return w.take_error();
   return make_cpu_engine(std::move(w).value(), opt, std::move(pool));

@@ -352,6 +352,7 @@ int cmd_bench_engine(const Argv& argv) {
     WeightOptions wopt;
     wopt.matmul_dtype = q;
     wopt.pool = pool.get();
+    wopt.pack_bf16 = !opt.exact_matmul;
     auto w = Glm4Weights::load(*model, wopt);
     if (!w) return fail_error(w.error());
     weight_bytes = w->decode_bytes();

@@ -408,7 +408,9 @@ def edit_distance(a, b):
 
 def closest_file(path, files):
     """The workspace tools' guess for a missing path (tools/builtin/workspace_tools.cpp `closest`): the one file
-    within max(2, len // 3) edits with no other file as near, else None."""
+    within max(2, len // 3) edits with no other file as near, else None (also for more than 2000 files)."""
+    if len(files) > 2000:
+        return None
     best, best_d, tie = None, max(2, len(path) // 3) + 1, False
     for f in sorted(files):
         d = edit_distance(path, f)

@@ -21,11 +21,12 @@ local function need(args, key)
   if type(v) ~= "string" then error(key .. " must be a string", 0) end
   return v
 end
-local function walk(dir, prefix, out)
+local function walk(dir, prefix, out, cap)  -- stops once out holds more than cap paths (cap may be nil)
   for _, name in ipairs(fs.list(dir)) do
+    if cap and #out > cap then return end
     local path = prefix .. name
     local ok, sub = pcall(fs.list, path)
-    if ok then walk(path, path .. "/", out) else out[#out + 1] = path end
+    if ok then walk(path, path .. "/", out, cap) else out[#out + 1] = path end
   end
 end
 local function distance(a, b)  -- Levenshtein, two rows
@@ -42,14 +43,18 @@ local function distance(a, b)  -- Levenshtein, two rows
   return prev[#b]
 end
 -- The one existing path closest to a missing one, when it is unambiguous and near (at most max(2, #path // 3)
--- edits): a miscopied name then carries its own correction, as `git` does for a mistyped command.
+-- edits): a miscopied name then carries its own correction, as `git` does for a mistyped command. Workspaces of
+-- more than 2000 files get no guess (the search must stay well inside the call's deadline).
 local function closest(path)
   local files = {}
-  walk(".", "", files)
+  walk(".", "", files, 2000)
+  if #files > 2000 then return nil end
   local best, best_d, tie = nil, math.max(2, #path // 3) + 1, false
   for _, f in ipairs(files) do
-    local d = distance(path, f)
-    if d < best_d then best, best_d, tie = f, d, false elseif d == best_d then tie = true end
+    if math.abs(#f - #path) <= best_d then  -- the distance is at least the difference in length
+      local d = distance(path, f)
+      if d < best_d then best, best_d, tie = f, d, false elseif d == best_d then tie = true end
+    end
   end
   if tie then return nil end
   return best

@@ -149,6 +149,22 @@ TEST_F(WorkspaceToolsTest, MissingFileNamesTheOneCloseFile) {
   EXPECT_EQ(r.error.message, "no such file: mathutl.lua; did you mean mathutil.lua?");
   // Far from every file: no guess.
   EXPECT_EQ(call(*tool("read_file"), {{"path", "zzzzzzzz.lua"}}).error.message, "no such file: zzzzzzzz.lua");
+  // Two files equally near: no guess either.
+  std::ofstream(root_ + "/mathutiL.lua") << "return {}\n";
+  EXPECT_EQ(call(*tool("read_file"), {{"path", "mathuti.lua"}}).error.message, "no such file: mathuti.lua");
+  // Paths in subfolders are candidates, spelled as list_files spells them.
+  std::filesystem::create_directories(root_ + "/lib");
+  std::ofstream(root_ + "/lib/strings.lua") << "return {}\n";
+  EXPECT_EQ(call(*tool("read_file"), {{"path", "lib/string.lua"}}).error.message,
+            "no such file: lib/string.lua; did you mean lib/strings.lua?");
+}
+
+TEST_F(WorkspaceToolsTest, NoGuessInAWorkspaceOfOver2000Files) {
+  std::filesystem::create_directories(root_ + "/gen");
+  for (int i = 0; i < 2000; ++i) std::ofstream(root_ + "/gen/f" + std::to_string(i) + ".txt") << i;
+  auto r = call(*tool("read_file"), {{"path", "test_mathutl.lua"}});
+  EXPECT_EQ(r.error.kind, ErrorCode::not_found);
+  EXPECT_EQ(r.error.message, "no such file: test_mathutl.lua");
 }
 
 TEST_F(WorkspaceToolsTest, RunTestsReportsWhatATestFileReturns) {

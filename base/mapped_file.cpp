@@ -69,6 +69,41 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+Result<AnonymousMemory> AnonymousMemory::allocate(size_t bytes) {
+  AnonymousMemory m;
+  if (bytes == 0) return m;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return make_error(ErrorCode::memory,
+                      "cannot allocate " + std::to_string(bytes) + " bytes: " + std::strerror(errno));
+#ifdef MADV_HUGEPAGE
+  (void)::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without THP the memory is simply in 4 KiB pages
+#endif
+  m.data_ = static_cast<uint8_t*>(p);
+  m.size_ = bytes;
+  return m;
+}
+
+AnonymousMemory::AnonymousMemory(AnonymousMemory&& o) noexcept : data_(o.data_), size_(o.size_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+AnonymousMemory& AnonymousMemory::operator=(AnonymousMemory&& o) noexcept {
+  if (this != &o) {
+    if (data_) ::munmap(data_, size_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+AnonymousMemory::~AnonymousMemory() {
+  if (data_) ::munmap(data_, size_);
+}
+
 Result<std::string> read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return open_error(path, errno ? errno : ENOENT);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <new>
 
 #include <unistd.h>
 
@@ -55,44 +56,77 @@ const float* Glm4Weights::own_f32(std::vector<float> v) {
   return owned_f32_.back().get();
 }
 
+namespace {
+void parallel_rows(kernels::ThreadPool* pool, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  if (!pool || pool->n_threads() == 1) {
+    fn(0, rows);
+    return;
+  }
+  pool->run([&](int ith, int nth) {
+    int64_t b, e;
+    kernels::ThreadPool::split(rows, ith, nth, 1, &b, &e);
+    if (b < e) fn(b, e);
+  });
+}
+}  // namespace
+
 MatView Glm4Weights::own_matrix(DType dtype, int64_t rows, int64_t cols) {
   MatView m;
   m.dtype = dtype;
   m.rows = rows;
   m.cols = cols;
   m.row_bytes = kernels::dtype_row_bytes(dtype, cols);
-  // 64-byte aligned start; new[] of uint8_t is only 16-aligned, so over-allocate.
-  auto p = std::make_unique<uint8_t[]>(m.n_bytes() + 64);
-  uintptr_t a = (reinterpret_cast<uintptr_t>(p.get()) + 63) & ~uintptr_t(63);
-  m.data = reinterpret_cast<const void*>(a);
-  owned_bytes_.push_back(std::move(p));
+  auto mem = AnonymousMemory::allocate(m.n_bytes());
+  if (!mem) throw std::bad_alloc();  // as new[] did before: the caller cannot go on without the matrix
+  m.data = mem->data();
+  owned_matrices_.push_back(std::move(mem).value());
   return m;
 }
 
-void Glm4Weights::pack_bf16(kernels::ThreadPool* pool) {
-  if (!kernels::bf16_pairs_wanted()) return;
-  auto packable = [](const MatView& m) { return m.dtype == DType::bf16 && m.cols % 2 == 0 && !m.bf16_pairs; };
-  // The copy is anonymous memory while the mapping is page cache the kernel can drop: a model whose bf16
-  // matrices take more than half of the RAM stays mapped (and prefill packs per call) rather than risk swapping.
-  size_t total = packable(output_) ? kernels::bf16_pairs_bytes(output_.rows, output_.cols) : 0;
-  for (const auto& l : layers_)
-    for (const MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down})
-      if (packable(*m)) total += kernels::bf16_pairs_bytes(m->rows, m->cols);
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  if (pages > 0 && page > 0 && total > size_t(pages) * size_t(page) / 2) return;
-  auto pack = [&](MatView& m) {
-    if (!packable(m)) return;
-    const size_t n = kernels::bf16_pairs_bytes(m.rows, m.cols);
-    auto p = std::make_unique<uint8_t[]>(n + 64);
-    auto* out = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(p.get()) + 63) & ~uintptr_t(63));
-    kernels::pack_bf16_pairs(m, out, pool);
-    m.bf16_pairs = out;
-    owned_bytes_.push_back(std::move(p));
-  };
-  // The lm_head, even when tied: token_embd_ itself stays as stored (the embedding lookup reads its rows).
-  pack(output_);
+bool Glm4Weights::owns(const void* p) const {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (const auto& m : owned_matrices_)
+    if (b >= m.data() && b < m.data() + m.size()) return true;
+  return false;
+}
+
+void Glm4Weights::make_resident(kernels::ThreadPool* pool, bool pack_bf16) {
+  const bool pack = pack_bf16 && kernels::bf16_pairs_wanted();
+  std::vector<MatView*> mats = {&output_};  // the lm_head even when tied: token_embd_ keeps the stored rows
   for (auto& l : layers_)
-    for (MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down}) pack(*m);
+    for (MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down}) mats.push_back(m);
+  auto packs = [&](const MatView& m) { return pack && m.dtype == DType::bf16 && m.cols % 2 == 0 && !m.bf16_pairs; };
+  // Packed bf16 copies, and plain copies of what is still in the mapped file; matrices made at load
+  // (own_matrix) are already in huge-page memory.
+  auto bytes = [&](const MatView& m) -> size_t {
+    if (packs(m)) return kernels::bf16_pairs_bytes(m.rows, m.cols);
+    return owns(m.data) ? 0 : (m.n_bytes() + 63) / 64 * 64;
+  };
+  size_t total = 0;
+  for (const MatView* m : mats) total += bytes(*m);
+  // The copy is anonymous memory while the mapping is page cache the kernel can drop: a model whose matrices
+  // take more than half of the RAM stays mapped (and bf16 prefill packs per call) rather than risk swapping.
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (total == 0 || (pages > 0 && page > 0 && total > size_t(pages) * size_t(page) / 2)) return;
+  auto mem = AnonymousMemory::allocate(total);
+  if (!mem) return;  // stays mapped: slower, not wrong
+  uint8_t* at = mem->data();
+  for (MatView* m : mats) {
+    const size_t n = bytes(*m);
+    if (n == 0) continue;
+    if (packs(*m)) {
+      kernels::pack_bf16_pairs(*m, reinterpret_cast<uint32_t*>(at), pool);
+      m->bf16_pairs = reinterpret_cast<const uint32_t*>(at);
+    } else {
+      const MatView src = *m;
+      parallel_rows(pool, src.rows, [&](int64_t b, int64_t e) {
+        std::memcpy(at + size_t(b) * src.row_bytes, src.row(b), size_t(e - b) * src.row_bytes);
+      });
+      m->data = at;
+    }
+    at += n;
+  }
+  owned_matrices_.push_back(std::move(mem).value());
 }
 
 size_t Glm4Weights::decode_bytes() const {
@@ -119,17 +153,6 @@ Result<const TensorRef*> find_shaped(const TensorStore& store, TensorId id, int 
   return t;
 }
 
-void parallel_rows(kernels::ThreadPool* pool, int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
-  if (!pool || pool->n_threads() == 1) {
-    fn(0, rows);
-    return;
-  }
-  pool->run([&](int ith, int nth) {
-    int64_t b, e;
-    kernels::ThreadPool::split(rows, ith, nth, 1, &b, &e);
-    if (b < e) fn(b, e);
-  });
-}
 }  // namespace
 
 Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore store, bool gguf,
@@ -251,7 +274,7 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
 #undef GLM_BIND_TO
     w.layers_.push_back(L);
   }
-  if (opt.pack_bf16) w.pack_bf16(opt.pool);
+  if (opt.resident_matrices) w.make_resident(opt.pool, opt.pack_bf16);
   return w;
 }
 
@@ -347,7 +370,7 @@ Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed,
     L.post_ffn_norm = norm(c.n_embd);
     w.layers_.push_back(L);
   }
-  w.pack_bf16(pool);
+  w.make_resident(pool, true);
   return w;
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/mapped_file.h"
 #include "kernels/cpu/cpu_features.h"
 
 namespace glm::kernels {
@@ -51,8 +52,11 @@ uint64_t read_scalar(const uint8_t* p, size_t n) {
 
 double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int repeats) {
   bytes = (bytes / 4096) * 4096;
-  std::unique_ptr<uint8_t[]> raw(new uint8_t[bytes + 64]);
-  uint8_t* buf = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw.get()) + 63) & ~uintptr_t(63));
+  // The same kind of memory the weights live in (Glm4Weights copies them into huge pages): 4 KiB pages read
+  // measurably slower, and a probe that reads slower than decode would make the share meaningless.
+  auto mem = AnonymousMemory::allocate(bytes);
+  if (!mem) return 0;
+  uint8_t* buf = mem->data();
   pool.run([&](int ith, int nth) {  // first touch by the reading thread
     int64_t b, e;
     ThreadPool::split(int64_t(bytes), ith, nth, 4096, &b, &e);

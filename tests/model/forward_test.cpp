@@ -147,15 +147,17 @@ TEST(ResidentMatrices, SameLogitsAsTheMappedFile) {
     wopt.resident_matrices = resident;
     wopt.pack_bf16 = !exact;
     wopt.matmul_dtype = q;
+    std::vector<float> l(ids.size() * size_t(cfg.n_vocab));
     auto w = Glm4Weights::load(dir, wopt);
     EXPECT_TRUE(w.ok()) << w.error().to_string();
+    if (!w.ok()) return l;
     EngineOptions opt;
     opt.n_threads = 2;
     opt.exact_matmul = exact;
     auto e = make_cpu_engine(std::move(w).value(), opt, nullptr);
     EXPECT_TRUE(e.ok());
+    if (!e.ok()) return l;
     SeqId s = *(*e)->create_sequence();
-    std::vector<float> l(ids.size() * size_t(cfg.n_vocab));
     EXPECT_TRUE((*e)->prefill(s, ids, LogitsMode::all, l).ok());
     return l;
   };

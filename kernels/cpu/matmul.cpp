@@ -158,14 +158,17 @@ void check_view(const MatView& w) {
 
 bool bf16_pairs_wanted() { return isa() == Isa::avx512 && has_avx512_bf16(); }
 
+namespace {
+int64_t gemm_blocks(int64_t rows) { return (rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows; }
+}  // namespace
+
 size_t bf16_pairs_bytes(int64_t rows, int64_t cols) {
-  const int64_t blocks = (rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows;
-  return size_t(blocks) * size_t(cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
+  return size_t(gemm_blocks(rows)) * size_t(cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
 }
 
 void pack_bf16_pairs(const MatView& w, uint32_t* out, ThreadPool* pool) {
   GLM_CHECK(w.dtype == DType::bf16 && w.cols % 2 == 0 && bf16_pairs_wanted());
-  const int64_t blocks = (w.rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows;
+  const int64_t blocks = gemm_blocks(w.rows);
   auto run = [&](int64_t b, int64_t e) {
     isa_impl::pack_bf16_pairs(static_cast<const uint8_t*>(w.data), w.row_bytes, w.rows, w.cols, b, e, out);
   };

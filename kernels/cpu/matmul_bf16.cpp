@@ -207,44 +207,33 @@ void gemm_bf16(const uint8_t* w, size_t rb, int64_t cols, const uint32_t* packed
                float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t n_pairs = cols / 2;
   const auto* xp = reinterpret_cast<const uint32_t*>(xb);
-  if (packed && r0 % kGemmRows == 0) {
-    if (n_tok < kGemmMinTokens) {
-      for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_packed<N>(packed, n_pairs, xp, y, ldy, r0, r1); });
-      return;
-    }
-    for (int64_t o = r0; o < r1;) {
-      const uint32_t* bp = packed + (o / kGemmRows) * n_pairs * kGemmRows;
-      const uint32_t* bps[2] = {bp, bp + n_pairs * kGemmRows};
-      const int nr0 = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
-      const int nr1 = int(r1 - o - nr0 < kGemmRows ? r1 - o - nr0 : kGemmRows);
-      const __mmask16 m[4] = {__mmask16(gemm_row_mask(nr0)), __mmask16(gemm_row_mask(nr0) >> 16),
-                              __mmask16(gemm_row_mask(nr1)), __mmask16(gemm_row_mask(nr1) >> 16)};
-      if (nr0 == kGemmRows && nr1 > 0) {
-        blocks_times_tokens<4>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
-        o += nr0 + nr1;
-      } else {
-        blocks_times_tokens<2>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
-        o += nr0;
-      }
-    }
-    return;
-  }
+  const bool use_packed = packed && r0 % kGemmRows == 0;
   if (n_tok < kGemmMinTokens) {
-    for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_rows<N>(w, rb, n_pairs, xp, y, ldy, r0, r1); });
+    if (use_packed)
+      for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_packed<N>(packed, n_pairs, xp, y, ldy, r0, r1); });
+    else
+      for_token_tail<kGemmMinTokens>(n_tok, [&]<int N>() { gemv_rows<N>(w, rb, n_pairs, xp, y, ldy, r0, r1); });
     return;
   }
-  auto* bp = static_cast<uint32_t*>(thread_scratch(size_t(2 * n_pairs) * kGemmRows * sizeof(uint32_t)));
-  const uint32_t* bps[2] = {bp, bp + n_pairs * kGemmRows};
+  // The pairs of the block at row o: from the copy packed at load, or packed now into this thread's scratch.
+  auto* scratch =
+      use_packed ? nullptr : static_cast<uint32_t*>(thread_scratch(size_t(2 * n_pairs) * kGemmRows * sizeof(uint32_t)));
+  auto block = [&](int64_t o, int nr, int slot) -> const uint32_t* {
+    if (use_packed) return packed + (o / kGemmRows) * n_pairs * kGemmRows;
+    uint32_t* bp = scratch + slot * n_pairs * kGemmRows;
+    pack_pairs(w, rb, n_pairs, o, nr, bp);
+    return bp;
+  };
   for (int64_t o = r0; o < r1;) {
     // Two blocks (64 rows) at a time where the range allows: 4 weight vectors per broadcast instead of 2.
     const int nr0 = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
     const int64_t o1 = o + nr0;
     const int nr1 = int(r1 - o1 < kGemmRows ? r1 - o1 : kGemmRows);  // 0 when the range ends at o1
-    pack_pairs(w, rb, n_pairs, o, nr0, bp);
     const __mmask16 m[4] = {__mmask16(gemm_row_mask(nr0)), __mmask16(gemm_row_mask(nr0) >> 16),
                             __mmask16(gemm_row_mask(nr1)), __mmask16(gemm_row_mask(nr1) >> 16)};
+    const uint32_t* bps[2] = {block(o, nr0, 0), nullptr};
     if (nr0 == kGemmRows && nr1 > 0) {
-      pack_pairs(w, rb, n_pairs, o1, nr1, bp + n_pairs * kGemmRows);
+      bps[1] = block(o1, nr1, 1);
       blocks_times_tokens<4>(bps, n_pairs, xp, n_tok, y + o, ldy, m);
       o = o1 + nr1;
     } else {

@@ -318,7 +318,8 @@ struct Rng {
 };
 }  // namespace
 
-Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed, kernels::ThreadPool* pool) {
+Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed, kernels::ThreadPool* pool,
+                                bool pack_bf16) {
   Glm4Weights w;
   w.config_ = c;
   uint64_t tensor_seed = seed;
@@ -370,7 +371,7 @@ Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed,
     L.post_ffn_norm = norm(c.n_embd);
     w.layers_.push_back(L);
   }
-  w.make_resident(pool, true);
+  w.make_resident(pool, pack_bf16);
   return w;
 }
 

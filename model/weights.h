@@ -101,7 +101,9 @@ class Glm4Weights {
   static Result<Glm4Weights> from_store(const Glm4Config& config, TensorStore store, bool gguf_names,
                                         const WeightOptions& opt = {});
   // Random weights (N(0, 0.02) matrices, norms near 1), built in memory, for benchmarks and tests.
-  static Glm4Weights random(const Glm4Config& config, DType dtype, uint64_t seed, kernels::ThreadPool* pool);
+  // Its matrices are made in huge-page memory; pack_bf16 as WeightOptions::pack_bf16.
+  static Glm4Weights random(const Glm4Config& config, DType dtype, uint64_t seed, kernels::ThreadPool* pool,
+                            bool pack_bf16 = true);
 
   Glm4Weights(Glm4Weights&&) = default;
   Glm4Weights& operator=(Glm4Weights&&) = default;

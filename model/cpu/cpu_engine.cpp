@@ -163,14 +163,19 @@ Result<std::unique_ptr<Engine>> make_cpu_engine(Glm4Weights weights, const Engin
   return std::unique_ptr<Engine>(new CpuEngine(std::move(weights), opt, std::move(pool)));
 }
 
+WeightOptions cpu_weight_options(const EngineOptions& opt, std::optional<kernels::DType> matmul_dtype,
+                                 kernels::ThreadPool* pool) {
+  WeightOptions w;
+  w.matmul_dtype = matmul_dtype;
+  w.pool = pool;
+  w.pack_bf16 = !opt.exact_matmul;
+  return w;
+}
+
 Result<std::unique_ptr<Engine>> open_cpu_engine(const std::string& model_dir, const EngineOptions& opt,
                                                 std::optional<kernels::DType> matmul_dtype) {
   auto pool = std::make_unique<kernels::ThreadPool>(opt.n_threads);
-  WeightOptions wopt;
-  wopt.matmul_dtype = matmul_dtype;
-  wopt.pool = pool.get();
-  wopt.pack_bf16 = !opt.exact_matmul;  // exact matmuls read the rows as stored
-  auto w = Glm4Weights::load(model_dir, wopt);
+  auto w = Glm4Weights::load(model_dir, cpu_weight_options(opt, matmul_dtype, pool.get()));
   if (!w) return w.take_error();
   return make_cpu_engine(std::move(w).value(), opt, std::move(pool));
 }

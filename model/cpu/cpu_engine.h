@@ -20,6 +20,12 @@ namespace glm {
 Result<std::unique_ptr<Engine>> make_cpu_engine(Glm4Weights weights, const EngineOptions& opt,
                                                 std::unique_ptr<kernels::ThreadPool> pool = nullptr);
 
+// The weight options the CPU engine wants for `opt`: matrices resident in huge pages, bf16 ones packed for
+// AVX-512 BF16 unless opt asks for exact matmuls (those read the stored rows, so a packed copy would be dead
+// memory); matmul_dtype and pool as WeightOptions has them.
+WeightOptions cpu_weight_options(const EngineOptions& opt, std::optional<kernels::DType> matmul_dtype,
+                                 kernels::ThreadPool* pool);
+
 // Loads DIR (config.json + safetensors) and makes a CPU engine; matmul_dtype re-encodes the matrices
 // (e.g. q8_0) at load.
 Result<std::unique_ptr<Engine>> open_cpu_engine(const std::string& model_dir, const EngineOptions& opt,

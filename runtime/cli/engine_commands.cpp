@@ -349,11 +349,7 @@ int cmd_bench_engine(const Argv& argv) {
       if (!kernels::dtype_from_name(*qs, &t)) return fail(kExitUsage, "--quantize: unknown type '" + *qs + "'");
       q = t;
     }
-    WeightOptions wopt;
-    wopt.matmul_dtype = q;
-    wopt.pool = pool.get();
-    wopt.pack_bf16 = !opt.exact_matmul;
-    auto w = Glm4Weights::load(*model, wopt);
+    auto w = Glm4Weights::load(*model, cpu_weight_options(opt, q, pool.get()));
     if (!w) return fail_error(w.error());
     weight_bytes = w->decode_bytes();
     auto e = make_cpu_engine(std::move(w).value(), opt, std::move(pool));
@@ -382,7 +378,8 @@ int cmd_bench_engine(const Argv& argv) {
     c.max_position_embeddings = 32768;
     c.eos_token_ids = {};
     if (Status v = c.validate(); !v) return fail_error(v.error());
-    Glm4Weights w = Glm4Weights::random(c, dt, 1, pool.get());
+    const WeightOptions wopt = cpu_weight_options(opt, std::nullopt, pool.get());
+    Glm4Weights w = Glm4Weights::random(c, dt, 1, wopt.pool, wopt.pack_bf16);
     weight_bytes = w.decode_bytes();
     auto e = make_cpu_engine(std::move(w), opt, std::move(pool));
     if (!e) return fail_error(e.error());

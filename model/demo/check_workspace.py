@@ -66,8 +66,7 @@ def check_ws(binary, ws, root):
 def check_not_found(binary, ws, root, rng, n):
     """The real read_file tool's error for n miscopied names against gen_data.not_found's."""
     agent = os.path.join(root, "..", os.path.basename(root) + "-agent.json")
-    with open(os.path.join(ROOT, "agents", "coder.json")) as f:
-        cfg = json.loads("\n".join(l for l in f.read().split("\n") if not l.lstrip().startswith("//")))
+    cfg, _ = gen_data.load_agent("coder")
     cfg["tools"][0]["root"] = os.path.abspath(root)
     with open(agent, "w") as f:
         json.dump(cfg, f)

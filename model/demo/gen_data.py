@@ -426,9 +426,6 @@ def not_found(path, files):
     return tool_error("not_found", f"no such file: {path}" + (f"; did you mean {near}?" if near else ""))
 
 
-RECOVERY_AT = ["first_run", "read", "replace", "last_run"]
-
-
 def coder_recovery_trace(agent, rng, names):
     """One path miscopied (a wrong name the model might produce): not_found, then the same call with the right
     path, taken from the error's "did you mean" when it gives one, else from a list of the workspace. The
@@ -557,13 +554,18 @@ def vocab_pieces(tokenizer_path):
     return sorted(t for t in vocab if re.fullmatch(r"[a-z]{2,}", t))
 
 
-def piece_names(rng, pieces, k):
+def distinct_names(k, draw):
+    """k distinct module names from draw(), none held out and none over 16 characters."""
     out = []
     while len(out) < k:
-        n = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))
+        n = draw()
         if n not in wsg.HELDOUT_MODULES and n not in out and len(n) <= 16:
             out.append(n)
     return out
+
+
+def piece_names(rng, pieces, k):
+    return distinct_names(k, lambda: "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3))))
 
 
 def doubled_names(rng, pieces, k):
@@ -571,15 +573,14 @@ def doubled_names(rng, pieces, k):
     n, n, er): copying a token that follows itself is ambiguous for a copy head that looks one token back, and
     names like that were under 1% of the coder traces. Held-out names are never produced."""
     single = [c for c in "bcdfglmnprstz" if c + c not in pieces]
-    out = []
-    while len(out) < k:
+
+    def draw():
         c = rng.choice(single)
         n = rng.choice(pieces) + c + c + rng.choice(pieces + ["", "", "er", "le", "y"])
         if rng.random() < 0.3:
             n = c + c + n if rng.random() < 0.2 else n + "_" + rng.choice(pieces)
-        if n not in wsg.HELDOUT_MODULES and n not in out and len(n) <= 16:
-            out.append(n)
-    return out
+        return n
+    return distinct_names(k, draw)
 
 
 def generate(n_calc, n_search, n_coder, seed=1, fresh_names=0.0, recovery=0.0, pieces=None, piece_share=0.0,
@@ -675,8 +676,8 @@ def main():
                     help="share of search-qa traces about a freshly invented world and of coder traces with new "
                          "module names (teaches copying instead of memorising names)")
     ap.add_argument("--recovery", type=float, default=0.0,
-                    help="share of coder traces that first run a miscopied test file name, get not_found, list "
-                         "the workspace and go on with the right one")
+                    help="share of coder traces where one call names a miscopied file, gets not_found and repeats "
+                         "the call with the name the error suggests (or, without a suggestion, lists the workspace)")
     ap.add_argument("--piece-names", type=float, default=0.0,
                     help="share of coder traces whose module names are 1-3 random letter pieces of --tokenizer's "
                          "vocabulary (every piece gets copied in training)")

@@ -687,6 +687,8 @@ def main():
     ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer.json"))
     ap.add_argument("--write-tasks", action="store_true", help="write examples/tasks/*.jsonl and stop")
     args = ap.parse_args()
+    if args.doubled_names and not args.piece_names:
+        ap.error("--doubled-names builds names from the tokenizer's pieces: give --piece-names too")
     if args.write_tasks:
         d = os.path.join(ROOT, "examples", "tasks")
         os.makedirs(d, exist_ok=True)

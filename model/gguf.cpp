@@ -102,40 +102,7 @@ bool type_layout(uint32_t t, int64_t* block, size_t* bytes) {
   return false;
 }
 
-// Dequantizers for the K-quants (ggml's reference layouts).
-void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
-  }
-}
-
-void dequantize_q4_k(const uint8_t* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQK; ++i, x += 144) {
-    uint16_t dh, mh;
-    std::memcpy(&dh, x, 2);
-    std::memcpy(&mh, x + 2, 2);
-    const float d = kernels::f16_to_f32(dh), min = kernels::f16_to_f32(mh);
-    const uint8_t* scales = x + 4;
-    const uint8_t* q = x + 16;
-    int is = 0;
-    for (int j = 0; j < kQK; j += 64) {
-      uint8_t sc, m;
-      get_scale_min_k4(is + 0, scales, &sc, &m);
-      const float d1 = d * sc, m1 = min * m;
-      get_scale_min_k4(is + 1, scales, &sc, &m);
-      const float d2 = d * sc, m2 = min * m;
-      for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
-      for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
-      q += 32;
-      is += 2;
-    }
-  }
-}
-
+// Dequantizers of the GGUF types the engine re-encodes at load (Q4_K and Q6_K are kernels' own types).
 float half_at(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -182,9 +149,9 @@ void dequantize_q5_k(const uint8_t* x, float* y, int64_t n) {
     uint8_t u1 = 1, u2 = 2;
     for (int j = 0; j < kQK; j += 64) {
       uint8_t sc, m;
-      get_scale_min_k4(is + 0, scales, &sc, &m);
+      kernels::q4k_scale_min(scales, is + 0, &sc, &m);
       const float d1 = d * sc, m1 = min * m;
-      get_scale_min_k4(is + 1, scales, &sc, &m);
+      kernels::q4k_scale_min(scales, is + 1, &sc, &m);
       const float d2 = d * sc, m2 = min * m;
       for (int l = 0; l < 32; ++l) *y++ = d1 * float((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
       for (int l = 0; l < 32; ++l) *y++ = d2 * float((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
@@ -196,34 +163,6 @@ void dequantize_q5_k(const uint8_t* x, float* y, int64_t n) {
   }
 }
 
-void dequantize_q6_k(const uint8_t* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n / kQK; ++i, x += 210) {
-    const uint8_t* ql = x;
-    const uint8_t* qh = x + 128;
-    const int8_t* sc = reinterpret_cast<const int8_t*>(x + 192);
-    uint16_t dh;
-    std::memcpy(&dh, x + 208, 2);
-    const float d = kernels::f16_to_f32(dh);
-    for (int n0 = 0; n0 < kQK; n0 += 128) {
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int q1 = int((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int q2 = int((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l + 0] = d * sc[is + 0] * q1;
-        y[l + 32] = d * sc[is + 2] * q2;
-        y[l + 64] = d * sc[is + 4] * q3;
-        y[l + 96] = d * sc[is + 6] * q4;
-      }
-      y += 128;
-      ql += 64;
-      qh += 32;
-      sc += 8;
-    }
-  }
-}
-
 uint32_t ggml_type_of(DType t) {
   switch (t) {
     case DType::f32: return uint32_t(GgmlType::f32);
@@ -231,6 +170,8 @@ uint32_t ggml_type_of(DType t) {
     case DType::bf16: return uint32_t(GgmlType::bf16);
     case DType::q8_0: return uint32_t(GgmlType::q8_0);
     case DType::q4_0: return uint32_t(GgmlType::q4_0);
+    case DType::q4_k: return uint32_t(GgmlType::q4_k);
+    case DType::q6_k: return uint32_t(GgmlType::q6_k);
   }
   return 0;
 }
@@ -246,9 +187,9 @@ void dequantize_ggml_row(GgmlType type, const uint8_t* src, float* dst, int64_t 
     case GgmlType::q4_1: dequantize_q4_1(src, dst, n); return;
     case GgmlType::q5_0: dequantize_q5(src, dst, n, false); return;
     case GgmlType::q5_1: dequantize_q5(src, dst, n, true); return;
-    case GgmlType::q4_k: dequantize_q4_k(src, dst, n); return;
+    case GgmlType::q4_k: kernels::dequantize_row(DType::q4_k, src, dst, n); return;
     case GgmlType::q5_k: dequantize_q5_k(src, dst, n); return;
-    case GgmlType::q6_k: dequantize_q6_k(src, dst, n); return;
+    case GgmlType::q6_k: kernels::dequantize_row(DType::q6_k, src, dst, n); return;
   }
 }
 
@@ -495,12 +436,12 @@ Result<TensorStore> gguf_tensor_store(GgufFile f, kernels::ThreadPool* pool) {
       case GgmlType::bf16: r.dtype = DType::bf16; break;
       case GgmlType::q8_0: r.dtype = DType::q8_0; break;
       case GgmlType::q4_0: r.dtype = DType::q4_0; break;
+      case GgmlType::q4_k: r.dtype = DType::q4_k; break;
+      case GgmlType::q6_k: r.dtype = DType::q6_k; break;
       case GgmlType::q4_1:
       case GgmlType::q5_0:
       case GgmlType::q5_1:
-      case GgmlType::q4_k:
-      case GgmlType::q5_k:
-      case GgmlType::q6_k: {
+      case GgmlType::q5_k: {
         // Re-encode as Q8_0, row by row (block-32 rows: every K-quant row length is a multiple of 256).
         const int64_t cols = t.shape.back();
         const int64_t rows = r.n_elements() / cols;
@@ -732,7 +673,7 @@ Status convert_to_gguf(const std::string& model_dir, const std::string& out_path
     DType to = DType::f32;
     if (matrix) {
       to = quant.value_or(t->dtype);
-      if (kernels::dtype_is_blocked(to) && cols % kernels::kQBlock != 0) to = DType::f16;  // cannot block
+      if (cols % kernels::dtype_block(to) != 0) to = DType::f16;  // cannot block
     }
     GgufTensorOut o;
     o.name = gguf_tensor_name(id, il);

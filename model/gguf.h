@@ -2,9 +2,9 @@
 // TensorStore, and write (`glm-agent convert`).
 //
 // Reading validates every count, string and tensor extent against the file size before use, so a
-// corrupt file is an error, never a read outside the mapping. Tensor types: F32, F16, BF16, Q8_0, Q4_0
-// are used in place; Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the mixes of llama.cpp's Q4_K_M/Q5_K_M files)
-// are dequantized at load and re-encoded as Q8_0 (no native kernels for them yet). Shapes are reported in torch order ([out, in]), i.e. GGUF's ne reversed.
+// corrupt file is an error, never a read outside the mapping. Tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K
+// and Q6_K (the bulk of llama.cpp's Q4_K_M files) are used in place; Q4_1, Q5_0, Q5_1 and Q5_K are dequantized
+// at load and re-encoded as Q8_0. Shapes are reported in torch order ([out, in]), i.e. GGUF's ne reversed.
 // Threads: free functions; results are immutable values.
 // Errors: not_found (file), invalid_argument (bad magic, truncated, offsets past the end, sizes that do
 // not match the type), unsupported (another architecture, GGUF version < 2, a tensor type not listed,
@@ -75,8 +75,9 @@ Status write_gguf(const std::string& path, const Glm4Config& config, const std::
 // from DIR/tokenizer.json and tokenizer_config.json, tokens padded to n_vocab; empty without tokenizer.json.
 Result<std::map<std::string, nlohmann::json>> tokenizer_metadata(const std::string& model_dir, int64_t n_vocab);
 
-// Converts a safetensors model directory (and its tokenizer.json, when present) to one GGUF file. quant (q8_0, q4_0, f16, bf16, f32) re-encodes the
-// 2-D weight matrices (token_embd included); nullopt keeps their stored type. Norms and biases are F32.
+// Converts a safetensors model directory (and its tokenizer.json, when present) to one GGUF file. quant (q8_0,
+// q4_0, q4_k, q6_k, f16, bf16, f32) re-encodes the 2-D weight matrices (token_embd included; a matrix whose rows
+// do not split into the type's blocks is written F16); nullopt keeps their stored type. Norms and biases are F32.
 Status convert_to_gguf(const std::string& model_dir, const std::string& out_path, std::optional<kernels::DType> quant);
 
 }  // namespace glm

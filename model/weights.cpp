@@ -187,10 +187,11 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
                                                          " bytes, expected " + std::to_string(m.n_bytes()));
     if (allow_convert && opt.matmul_dtype && *opt.matmul_dtype != r.dtype) {
       DType to = *opt.matmul_dtype;
-      if (kernels::dtype_is_blocked(to) && cols % kernels::kQBlock != 0)
+      if (cols % kernels::dtype_block(to) != 0)
         return make_error(ErrorCode::unsupported, "cannot quantize '" + r.name + "' to " +
                                                       std::string(kernels::dtype_name(to)) +
-                                                      ": its row length is not a multiple of 32");
+                                                      ": its row length is not a multiple of " +
+                                                      std::to_string(kernels::dtype_block(to)));
       MatView q = w.own_matrix(to, rows, cols);
       parallel_rows(opt.pool, rows, [&](int64_t b, int64_t e) {
         std::vector<float> tmp(static_cast<size_t>(cols));
@@ -349,7 +350,7 @@ Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed,
     return w.own_f32(std::move(v));
   };
   const float s = 0.02f;
-  w.token_embd_ = fill(dtype == DType::q4_0 || dtype == DType::q8_0 ? DType::bf16 : dtype, c.n_vocab, c.n_embd, 1.0f);
+  w.token_embd_ = fill(kernels::dtype_is_blocked(dtype) ? DType::bf16 : dtype, c.n_vocab, c.n_embd, 1.0f);
   w.output_norm_ = norm(c.n_embd);
   w.output_ = c.tie_word_embeddings ? w.token_embd_ : fill(dtype, c.n_vocab, c.n_embd, s);
   for (int il = 0; il < c.n_layer; ++il) {

@@ -14,6 +14,8 @@ std::string_view dtype_name(DType t) {
     case DType::bf16: return "bf16";
     case DType::q8_0: return "q8_0";
     case DType::q4_0: return "q4_0";
+    case DType::q4_k: return "q4_k";
+    case DType::q6_k: return "q6_k";
   }
   return "?";
 }
@@ -21,7 +23,7 @@ std::string_view dtype_name(DType t) {
 bool dtype_from_name(std::string_view name, DType* out) {
   std::string s(name);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
+  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k}) {
     if (s == dtype_name(t)) {
       *out = t;
       return true;
@@ -113,8 +115,111 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    case DType::q4_k: {
+      auto* b = static_cast<const BlockQ4_K*>(src);
+      for (int64_t i = 0; i < n / kQKBlock; ++i, dst += kQKBlock) {
+        const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+        for (int j = 0; j < 8; ++j) {
+          uint8_t sc, m;
+          q4k_scale_min(b[i].scales, j, &sc, &m);
+          const float ds = d * sc, dm = dmin * m;
+          const uint8_t* q = b[i].qs + 32 * (j / 2);
+          const int shift = 4 * (j & 1);
+          for (int l = 0; l < 32; ++l) dst[32 * j + l] = ds * float((q[l] >> shift) & 15) - dm;
+        }
+      }
+      return;
+    }
+    case DType::q6_k: {
+      auto* b = static_cast<const BlockQ6_K*>(src);
+      for (int64_t i = 0; i < n / kQKBlock; ++i, dst += kQKBlock) {
+        const float d = f16_to_f32(b[i].d);
+        for (int e = 0; e < kQKBlock; ++e) {
+          const int h = e / 128, p = (e / 32) % 4, l = e % 32;
+          const int lo = (b[i].ql[64 * h + 32 * (p & 1) + l] >> (p >= 2 ? 4 : 0)) & 15;
+          const int hi = (b[i].qh[32 * h + l] >> (2 * p)) & 3;
+          dst[e] = (d * float(b[i].scales[e / 16])) * float((lo | hi << 4) - 32);
+        }
+      }
+      return;
+    }
   }
 }
+
+namespace {
+// One Q4_K super-block: per sub-block the range [min(0, lo), hi] over 15 steps; the scales and mins then in 6
+// bits of d and dmin, rounded up; the quants against the scales actually stored.
+void quantize_q4_k(const float* x, BlockQ4_K* b) {
+  float scale[8], mins[8], max_scale = 0, max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    float lo = 0, hi = -INFINITY;
+    for (int l = 0; l < 32; ++l) {
+      lo = std::min(lo, x[32 * j + l]);
+      hi = std::max(hi, x[32 * j + l]);
+    }
+    scale[j] = std::max(0.0f, (hi - lo) / 15);
+    mins[j] = -lo;
+    max_scale = std::max(max_scale, scale[j]);
+    max_min = std::max(max_min, mins[j]);
+  }
+  b->d = f32_to_f16(max_scale / 63);
+  b->dmin = f32_to_f16(max_min / 63);
+  const float d = f16_to_f32(b->d), dmin = f16_to_f32(b->dmin);
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    // Rounded up, so no value of the range falls off the top (small scales lose most to a 6-bit round).
+    sc[j] = uint8_t(d > 0 ? std::min(63.0f, std::ceil(scale[j] / d)) : 0);
+    m[j] = uint8_t(dmin > 0 ? std::min(63.0f, std::ceil(mins[j] / dmin)) : 0);
+  }
+  for (int j = 0; j < 4; ++j) {
+    b->scales[j] = uint8_t(sc[j] | (sc[j + 4] >> 4) << 6);
+    b->scales[j + 4] = uint8_t(m[j] | (m[j + 4] >> 4) << 6);
+    b->scales[j + 8] = uint8_t((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+  }
+  std::memset(b->qs, 0, sizeof b->qs);
+  for (int j = 0; j < 8; ++j) {
+    const float ds = d * sc[j], dm = dmin * m[j];
+    for (int l = 0; l < 32; ++l) {
+      const long q = ds > 0 ? std::clamp(std::lround((x[32 * j + l] + dm) / ds), 0L, 15L) : 0;
+      b->qs[32 * (j / 2) + l] |= uint8_t(q << (4 * (j & 1)));
+    }
+  }
+}
+
+// One Q6_K super-block: per 16 elements the signed extreme maps to -32 (as q4_0 maps it to -8); the 16 scales
+// in int8 steps of d = max |scale| / 127.
+void quantize_q6_k(const float* x, BlockQ6_K* b) {
+  float scale[16], max_abs = 0;
+  for (int s = 0; s < 16; ++s) {
+    float amax = 0, ext = 0;
+    for (int l = 0; l < 16; ++l)
+      if (std::fabs(x[16 * s + l]) > amax) {
+        amax = std::fabs(x[16 * s + l]);
+        ext = x[16 * s + l];
+      }
+    scale[s] = ext / -32;
+    max_abs = std::max(max_abs, amax / 32);
+  }
+  b->d = f32_to_f16(max_abs / 127);
+  const float d = f16_to_f32(b->d);
+  uint8_t q[kQKBlock];
+  for (int s = 0; s < 16; ++s) {
+    // Magnitude rounded up, so the extreme stays within -32 steps.
+    const float r = std::min(127.0f, d > 0 ? std::ceil(std::fabs(scale[s]) / d) : 0.0f);
+    b->scales[s] = int8_t(scale[s] < 0 ? -r : r);
+    const float ds = d * float(b->scales[s]);
+    for (int l = 0; l < 16; ++l)
+      q[16 * s + l] = uint8_t(ds != 0 ? std::clamp(std::lround(x[16 * s + l] / ds) + 32, 0L, 63L) : 32);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* e = q + 128 * h + l;  // e[32p] for p < 4
+      b->ql[64 * h + l] = uint8_t((e[0] & 15) | (e[64] & 15) << 4);
+      b->ql[64 * h + 32 + l] = uint8_t((e[32] & 15) | (e[96] & 15) << 4);
+      b->qh[32 * h + l] = uint8_t(e[0] >> 4 | (e[32] >> 4) << 2 | (e[64] >> 4) << 4 | (e[96] >> 4) << 6);
+    }
+}
+}  // namespace
 
 void quantize_row(DType t, const float* src, void* dst, int64_t n) {
   switch (t) {
@@ -166,6 +271,12 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
       }
       return;
     }
+    case DType::q4_k:
+      for (int64_t i = 0; i < n / kQKBlock; ++i) quantize_q4_k(src + i * kQKBlock, static_cast<BlockQ4_K*>(dst) + i);
+      return;
+    case DType::q6_k:
+      for (int64_t i = 0; i < n / kQKBlock; ++i) quantize_q6_k(src + i * kQKBlock, static_cast<BlockQ6_K*>(dst) + i);
+      return;
   }
 }
 

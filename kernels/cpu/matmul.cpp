@@ -53,17 +53,31 @@ struct ActBuffer {
   std::vector<int32_t> corr;
   std::vector<uint16_t> bf;
   std::vector<std::byte> q4_groups;
+  std::vector<float> bsum;
+  std::vector<std::byte> k_groups;
   isa_impl::ActQ8 view() const {
-    return {q.data(), d.data(), corr.data(), q4_groups.empty() ? nullptr : q4_groups.data()};
+    return {q.data(), d.data(), corr.data(), q4_groups.empty() ? nullptr : q4_groups.data(),
+            bsum.empty() ? nullptr : bsum.data(), k_groups.empty() ? nullptr : k_groups.data()};
   }
 };
 
+// The offset the int8 kernels take off the weights' unsigned codes (see matmul_vnni.cpp).
+int32_t weight_offset(DType t) {
+  switch (t) {
+    case DType::q8_0: return 128;
+    case DType::q4_0: return 8;
+    case DType::q6_k: return 32;
+    default: return 0;
+  }
+}
+
 void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, ActBuffer& b) {
   const int64_t nb = cols / kQBlock;
-  const int32_t offset = wtype == DType::q8_0 ? 128 : 8;
+  const int32_t offset = weight_offset(wtype);
   b.q.resize(size_t(n_tok * nb * 32));
   b.d.resize(size_t(n_tok * nb));
   b.corr.resize(size_t(n_tok * nb * 8));
+  b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
   for (int t = 0; t < n_tok; ++t) {
     for (int64_t kb = 0; kb < nb; ++kb) {
       const float* xs = x + t * ldx + kb * 32;
@@ -77,14 +91,24 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
         const float r = xs[j] * id;  // round half away from zero, as ggml
         q[j] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
       }
-      for (int g = 0; g < 8; ++g)
-        b.corr[size_t(i * 8 + g)] = -offset * (int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+      int32_t sum = 0;
+      for (int g = 0; g < 8; ++g) {
+        const int32_t gs = int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3];
+        b.corr[size_t(i * 8 + g)] = -offset * gs;
+        sum += gs;
+      }
+      if (!b.bsum.empty()) b.bsum[size_t(i)] = d * float(sum);
     }
   }
   b.q4_groups.clear();
   if (wtype == DType::q4_0 && n_tok == 1) {
     b.q4_groups.resize(isa_impl::q4_groups_bytes(nb));
     isa_impl::regroup_q4(b.view(), nb, b.q4_groups.data());
+  }
+  b.k_groups.clear();
+  if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
+    b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, nb));
+    isa_impl::group_k(int(wtype), b.view(), n_tok, nb, b.k_groups.data());
   }
 }
 
@@ -152,7 +176,7 @@ void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, cons
 
 void check_view(const MatView& w) {
   GLM_CHECK(w.row_bytes == dtype_row_bytes(w.dtype, w.cols));
-  GLM_CHECK(!dtype_is_blocked(w.dtype) || w.cols % kQBlock == 0);
+  GLM_CHECK(w.cols % dtype_block(w.dtype) == 0);
 }
 }  // namespace
 

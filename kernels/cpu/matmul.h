@@ -3,12 +3,12 @@
 // W is row-major [rows = out, cols = in] as stored (torch layout); x holds n_tok rows of cols floats.
 // Accumulation is fp32 everywhere. How the activations enter the dot products is the caller's choice
 // (MatmulActs): kept f32 against weights widened inside the dot products (exact: the CPU reference), or rounded
-// to the type the weights' own dot-product instruction takes, as llama.cpp does (int8 blocks for q8_0/q4_0 on
-// AVX-512 VNNI, bf16 for bf16 weights on AVX-512 BF16). The SIMD level comes from isa() (AVX-512,
+// to the type the weights' own dot-product instruction takes, as llama.cpp does (int8 blocks for q8_0/q4_0/q4_k/
+// q6_k on AVX-512 VNNI, bf16 for bf16 weights on AVX-512 BF16). The SIMD level comes from isa() (AVX-512,
 // AVX2/FMA or scalar). From kGemmMinTokens tokens on (prefill, batched decode) AVX-512 runs packed GEMMs:
 // 32-row blocks of weights widened to f32 (or interleaved as bf16 pairs, or int8) once, against all tokens.
 // Threads: matmul() splits the output rows over the pool; it must be called from the pool's owner.
-// Preconditions (asserted): cols % 32 == 0 for block types; row_bytes == dtype_row_bytes(dtype, cols).
+// Preconditions (asserted): cols % dtype_block(dtype) == 0; row_bytes == dtype_row_bytes(dtype, cols).
 #pragma once
 
 #include <cstddef>
@@ -37,7 +37,7 @@ struct MatView {
 
 enum class MatmulActs {
   f32,      // activations stay f32; every weight type is widened to f32 in the dot products (exact)
-  compact,  // q8_0/q4_0 on AVX-512 VNNI: activations quantized to int8 per 32-block (amax/127, as ggml's
+  compact,  // block types on AVX-512 VNNI: activations quantized to int8 per 32-block (amax/127, as ggml's
             // q8_0), integer dot products; bf16 on AVX-512 BF16: activations rounded to bf16 (nearest even),
             // vdpbf16ps. Elsewhere (other types, CPUs without them) as f32.
 };

@@ -63,6 +63,38 @@ struct LoadQ4_0 {
   static float at(const uint8_t*, int64_t) { return 0; }
 };
 
+struct LoadQ4_K {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j8) {
+    const uint8_t* b = row + (kb / 8) * 144;
+    const int j = int(kb % 8);
+    const uint8_t* s = b + 4;  // sub-block j's 6-bit scale and min, as kernels::q4k_scale_min
+    const int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    const int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 16 + 32 * (j / 2) + 8 * j8));
+    if (j & 1) v = _mm_srli_epi16(v, 4);
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_and_si128(v, _mm_set1_epi8(15))));
+    return _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(load_u16(b)) * float(sc)), q),
+                         _mm256_set1_ps(_cvtsh_ss(load_u16(b + 2)) * float(m)));
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+struct LoadQ6_K {
+  static __m256 load8(const uint8_t* row, int64_t kb, int j8) {
+    const uint8_t* b = row + (kb / 8) * 210;
+    const int j = int(kb % 8), h = j / 4, p = j % 4;
+    __m128i l = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 64 * h + 32 * (p & 1) + 8 * j8));
+    if (p >= 2) l = _mm_srli_epi16(l, 4);
+    __m128i u = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 128 + 32 * h + 8 * j8));
+    u = _mm_srl_epi16(u, _mm_cvtsi32_si128(2 * p));
+    const __m128i q = _mm_sub_epi8(
+        _mm_or_si128(_mm_and_si128(l, _mm_set1_epi8(15)), _mm_slli_epi16(_mm_and_si128(u, _mm_set1_epi8(3)), 4)),
+        _mm_set1_epi8(32));
+    const float d = _cvtsh_ss(load_u16(b + 208)) * float(reinterpret_cast<const int8_t*>(b + 192)[2 * j + j8 / 2]);
+    return _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -127,12 +159,14 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
 
 void matmul_rows_avx2(int dtype, const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok,
                       float* y, int64_t ldy, int64_t r0, int64_t r1) {
-  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0
+  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k
     case 0: run<LoadF32>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 1: run<LoadF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 2: run<LoadBF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 3: run<LoadQ8_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 4: run<LoadQ4_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 5: run<LoadQ4_K>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 6: run<LoadQ6_K>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     default: __builtin_trap();
   }
 }

@@ -24,19 +24,10 @@ inline float bf16f(uint16_t h) {
 float* scratch(size_t n) { return static_cast<float*>(thread_scratch(n * sizeof(float))); }
 
 // Each loader yields 32 consecutive weights of block kb (columns 32kb .. 32kb+31) as two f32 vectors,
-// and, for the non-block types, single elements for the column tail.
+// and, for the non-block types, single elements for the column tail. The K-quants' values are d·sc·q - dmin·m
+// and (d·sc)·q rounded as dequantize_row rounds them (a multiply, then a subtract: no FMA).
 struct LoadF32 {
   static constexpr bool kConvert = false;
-  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
-    int64_t kb = 0;
-    for (; kb < cols / 32; ++kb) {
-      __m512 lo, hi;
-      load32(row, kb, lo, hi);
-      _mm512_storeu_ps(out + kb * 32, lo);
-      _mm512_storeu_ps(out + kb * 32 + 16, hi);
-    }
-    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
-  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const float* p = reinterpret_cast<const float*>(row) + kb * 32;
     lo = _mm512_loadu_ps(p);
@@ -46,16 +37,6 @@ struct LoadF32 {
 };
 struct LoadBF16 {
   static constexpr bool kConvert = true;
-  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
-    int64_t kb = 0;
-    for (; kb < cols / 32; ++kb) {
-      __m512 lo, hi;
-      load32(row, kb, lo, hi);
-      _mm512_storeu_ps(out + kb * 32, lo);
-      _mm512_storeu_ps(out + kb * 32 + 16, hi);
-    }
-    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
-  }
   static __m512 cvt(const uint8_t* p) {
     __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -69,16 +50,6 @@ struct LoadBF16 {
 };
 struct LoadF16 {
   static constexpr bool kConvert = true;
-  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
-    int64_t kb = 0;
-    for (; kb < cols / 32; ++kb) {
-      __m512 lo, hi;
-      load32(row, kb, lo, hi);
-      _mm512_storeu_ps(out + kb * 32, lo);
-      _mm512_storeu_ps(out + kb * 32 + 16, hi);
-    }
-    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
-  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 64;
     lo = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -88,16 +59,6 @@ struct LoadF16 {
 };
 struct LoadQ8_0 {
   static constexpr bool kConvert = true;
-  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
-    int64_t kb = 0;
-    for (; kb < cols / 32; ++kb) {
-      __m512 lo, hi;
-      load32(row, kb, lo, hi);
-      _mm512_storeu_ps(out + kb * 32, lo);
-      _mm512_storeu_ps(out + kb * 32 + 16, hi);
-    }
-    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
-  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 34;
     __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
@@ -109,16 +70,6 @@ struct LoadQ8_0 {
 };
 struct LoadQ4_0 {
   static constexpr bool kConvert = true;
-  static void to_f32(const uint8_t* row, int64_t cols, float* out) {
-    int64_t kb = 0;
-    for (; kb < cols / 32; ++kb) {
-      __m512 lo, hi;
-      load32(row, kb, lo, hi);
-      _mm512_storeu_ps(out + kb * 32, lo);
-      _mm512_storeu_ps(out + kb * 32 + 16, hi);
-    }
-    for (int64_t k = kb * 32; k < cols; ++k) out[k] = at(row, k);
-  }
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* p = row + kb * 18;
     __m512 d = _mm512_set1_ps(_cvtsh_ss(load_u16(p)));
@@ -131,6 +82,62 @@ struct LoadQ4_0 {
   }
   static float at(const uint8_t*, int64_t) { return 0; }
 };
+
+struct LoadQ4_K {
+  static constexpr bool kConvert = true;
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* b = row + (kb / 8) * 144;
+    const int j = int(kb % 8);
+    const uint8_t* s = b + 4;  // sub-block j's 6-bit scale and min, as kernels::q4k_scale_min
+    const int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    const int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    const __m512 ds = _mm512_set1_ps(_cvtsh_ss(load_u16(b)) * float(sc));
+    const __m512 dm = _mm512_set1_ps(_cvtsh_ss(load_u16(b + 2)) * float(m));
+    const uint8_t* q = b + 16 + 32 * (j / 2);
+    const __m512i sh = _mm512_set1_epi32(4 * (j & 1)), nib = _mm512_set1_epi32(15);
+    for (int h = 0; h < 2; ++h) {
+      const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * h)));
+      const __m512 f = _mm512_sub_ps(_mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(v, sh), nib))), dm);
+      (h ? hi : lo) = f;
+    }
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+struct LoadQ6_K {
+  static constexpr bool kConvert = true;
+  static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
+    const uint8_t* b = row + (kb / 8) * 210;
+    const int j = int(kb % 8), h = j / 4, p = j % 4;
+    const uint8_t* ql = b + 64 * h + 32 * (p & 1);
+    const uint8_t* qh = b + 128 + 32 * h;
+    const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
+    const float d = _cvtsh_ss(load_u16(b + 208));
+    const __m512i sl = _mm512_set1_epi32(p >= 2 ? 4 : 0), shh = _mm512_set1_epi32(2 * p);
+    for (int k = 0; k < 2; ++k) {
+      const __m512i l = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + 16 * k)));
+      const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qh + 16 * k)));
+      const __m512i q = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi32(l, sl), _mm512_set1_epi32(15)),
+                                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(u, shh), _mm512_set1_epi32(3)), 4));
+      const __m512 f = _mm512_mul_ps(_mm512_set1_ps(d * float(sc[2 * j + k])),
+                                     _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(32))));
+      (k ? hi : lo) = f;
+    }
+  }
+  static float at(const uint8_t*, int64_t) { return 0; }
+};
+
+// Row of cols weights as f32 into out.
+template <class L>
+void to_f32(const uint8_t* row, int64_t cols, float* out) {
+  int64_t kb = 0;
+  for (; kb < cols / 32; ++kb) {
+    __m512 lo, hi;
+    L::load32(row, kb, lo, hi);
+    _mm512_storeu_ps(out + kb * 32, lo);
+    _mm512_storeu_ps(out + kb * 32 + 16, hi);
+  }
+  for (int64_t k = kb * 32; k < cols; ++k) out[k] = L::at(row, k);
+}
 
 // R weight rows × T token rows; y[t * ldy + r].
 template <class L, int R, int T>
@@ -290,7 +297,7 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
       float* buf = scratch(size_t(4 * cols));
       const size_t frb = size_t(cols) * 4;
       for (; o + 4 <= r1; o += 4) {
-        for (int r = 0; r < 4; ++r) L::to_f32(w + (o + r) * rb, cols, buf + r * cols);
+        for (int r = 0; r < 4; ++r) to_f32<L>(w + (o + r) * rb, cols, buf + r * cols);
         tile_tokens<LoadF32, 4>(reinterpret_cast<const uint8_t*>(buf), frb, cols, xc, ldx, nt, yc + o, ldy);
       }
     }
@@ -303,12 +310,14 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
 
 void matmul_rows_avx512(int dtype, const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok,
                         float* y, int64_t ldy, int64_t r0, int64_t r1) {
-  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0
+  switch (dtype) {  // DType order: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k
     case 0: run<LoadF32>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 1: run<LoadF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 2: run<LoadBF16>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 3: run<LoadQ8_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     case 4: run<LoadQ4_0>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 5: run<LoadQ4_K>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
+    case 6: run<LoadQ6_K>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1); break;
     default: __builtin_trap();
   }
 }

@@ -36,19 +36,27 @@ void matmul_rows_avx2(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
                       int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
 // Activations quantized per 32-block for the int8 kernels: q[token][block][32] int8, d[token][block] scale,
-// corr[token][block][8] = -offset · (sum of each 4-byte group of q), offset 128 (q8_0) or 8 (q4_0).
+// corr[token][block][8] = -offset · (sum of each 4-byte group of q), offset 128 (q8_0), 8 (q4_0), 32 (q6_k) or 0.
 struct ActQ8 {
   const int8_t* q;
   const float* d;
   const int32_t* corr;
   const void* q4_groups = nullptr;  // one token against q4_0 weights: the same activations in regroup_q4's layout
+  const float* bsum = nullptr;      // q4_k: d · Σq of each [token][block] (the term of the weights' mins)
+  const void* k_groups = nullptr;   // K-quants, n_tok < kGemmMinTokens: group_k's layout, one per token
 };
 
 // Bytes of regroup_q4's output for nb blocks, and the regrouping (q4_0 decode reads four blocks at once).
 size_t q4_groups_bytes(int64_t nb);
 void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 
-// dtype 3 (q8_0) or 4 (q4_0); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups set.
+// Bytes of group_k's output for n_tok tokens of nb blocks (nb % 8 == 0), and the regrouping: each token's
+// activations per 256-super-block in the order the K-quant decode kernels read them (dtype 5 q4_k or 6 q6_k).
+size_t k_groups_bytes(int n_tok, int64_t nb);
+void group_k(int dtype, const ActQ8& xq, int n_tok, int64_t nb, void* out);
+
+// dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups
+// set; for the K-quants xq.bsum (q4_k) and, below kGemmMinTokens, xq.k_groups.
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                       float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 

@@ -1,7 +1,8 @@
-// AVX-512 VNNI kernels for q8_0 / q4_0 weights against int8-quantized activations (see matmul.h).
+// AVX-512 VNNI kernels for q8_0 / q4_0 / q4_k / q6_k weights against int8-quantized activations (see matmul.h).
 // Per 32-block: dpbusd(unsigned weights, signed activations) with the accumulator seeded by the offset
-// correction (q8_0: weights stored as w + 128, so -128·Σx; q4_0: nibbles 0..15, so -8·Σx, per 4-byte
-// group), giving the exact integer dot; then one fp32 FMA with the two block scales.
+// correction (q8_0: weights stored as w + 128, so -128·Σx; q4_0: nibbles 0..15, so -8·Σx; q6_k: 6-bit 0..63,
+// so -32·Σx; per 4-byte group), giving the exact integer dot; then one fp32 FMA with the scales. q4_k's nibbles
+// need no correction; its mins enter once per 256-super-block as dmin · Σ m_j · (d·Σq)_j.
 #include "kernels/cpu/matmul_isa.h"
 
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
@@ -28,6 +29,8 @@ inline float hsum256(__m256 v) {
 struct WQ8 {
   static constexpr int kBlockBytes = 34;
   static constexpr bool kNibbles = false;
+  static constexpr bool kHalves = false;  // two scales per 32-block (one per 16)
+  static constexpr bool kMins = false;    // a min term per 32-block
   static __m256i load(const uint8_t* b) {
     return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)), _mm256_set1_epi8(char(0x80)));
   }
@@ -35,11 +38,25 @@ struct WQ8 {
 struct WQ4 {
   static constexpr int kBlockBytes = 18;
   static constexpr bool kNibbles = true;
+  static constexpr bool kHalves = false;
+  static constexpr bool kMins = false;
   static __m256i load(const uint8_t* b) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
     __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
     return _mm256_and_si256(both, _mm256_set1_epi8(15));
   }
+};
+
+// The K-quants are read only through their own decode kernels and unpack_row (GEMM).
+struct WQ4K {
+  static constexpr int kSuperBytes = 144;
+  static constexpr bool kHalves = false;
+  static constexpr bool kMins = true;
+};
+struct WQ6K {
+  static constexpr int kSuperBytes = 210;
+  static constexpr bool kHalves = true;
+  static constexpr bool kMins = false;
 };
 
 template <class W, int R, int T>
@@ -152,6 +169,116 @@ inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const 
   *y = sum;
 }
 
+
+// ---- K-quant decode: one 256-super-block per step ----------------------------------------------------------
+//
+// Both read a token's activations from a KGroup (group_k), made once per call: the int8 blocks in the order
+// the weights' bytes hold their elements, each 4-byte group's block scale beside it (so a lane's scale is one
+// multiply away), and the terms the offsets and mins need.
+
+struct KGroup {
+  int8_t q[256];     // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs byte l holds blocks 2c and 2c + 1
+                     // at its two nibbles); q6_k: in order
+  int32_t corr[64];  // q6_k: -32 · each 4-byte group's sum, in the order of q
+  float d[64];       // each 4-byte group's block scale, in the order of q
+  float bsum[8];     // q4_k: d · Σq of blocks 0..7
+};
+
+// Sub-block j's 6-bit scales (bytes 0-7 of *sc) and mins (of *m) of a q4_k super-block's 12 scale bytes.
+inline void q4k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
+  uint32_t w0, w1, w2;
+  __builtin_memcpy(&w0, s, 4);
+  __builtin_memcpy(&w1, s + 4, 4);
+  __builtin_memcpy(&w2, s + 8, 4);
+  const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;
+  const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;
+  *sc = uint64_t(w0 & 0x3f3f3f3fu) | uint64_t(sc_hi) << 32;
+  *m = uint64_t(w1 & 0x3f3f3f3fu) | uint64_t(m_hi) << 32;
+}
+
+inline __m256 u8x8_to_ps(uint64_t v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(v)))); }
+
+// 64 bytes of qs hold blocks 4v, 4v+2 (low nibbles) and 4v+1, 4v+3 (high); lane i of the low vector belongs to
+// block 4v + 2·(i >= 8), of the high one to 4v + 1 + 2·(i >= 8).
+inline float gemv_row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+  const __m512i nib = _mm512_set1_epi8(15);
+  const __m512i pick[4] = {_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0),
+                           _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+                           _mm512_set_epi32(6, 6, 6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4),
+                           _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 5, 5, 5, 5, 5, 5, 5, 5)};
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m256 accm = _mm256_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* b = row + s * WQ4K::kSuperBytes;
+    const KGroup& x = g[s];
+    uint64_t sc, m;
+    q4k_scales(b + 4, &sc, &m);
+    const __m512 scf = _mm512_castps256_ps512(_mm256_mul_ps(u8x8_to_ps(sc), _mm256_set1_ps(_cvtsh_ss(load_u16(b)))));
+    accm = _mm256_fmadd_ps(_mm256_mul_ps(u8x8_to_ps(m), _mm256_set1_ps(_cvtsh_ss(load_u16(b + 2)))),
+                           _mm256_loadu_ps(x.bsum), accm);
+#pragma GCC unroll 2
+    for (int v = 0; v < 2; ++v) {
+      const __m512i w = _mm512_loadu_si512(b + 16 + 64 * v);
+      const __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(w, nib),
+                                             _mm512_loadu_si512(x.q + 128 * v));
+      const __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(w, 4), nib),
+                                             _mm512_loadu_si512(x.q + 128 * v + 64));
+      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo),
+                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * v], scf), _mm512_loadu_ps(x.d + 32 * v)),
+                             acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi),
+                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * v + 1], scf),
+                                           _mm512_loadu_ps(x.d + 32 * v + 16)),
+                             acc1);
+    }
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - hsum256(accm);
+}
+
+// Half h of a q6_k super-block: ql's 64 bytes give elements 128h + 0..63 (low nibbles) and + 64..127 (high);
+// qh's 32 bytes their top two bits (bits 0-1 and 2-3 for the first 64, 4-5 and 6-7 for the rest). Lane i of
+// a 64-element vector belongs to scale (its first element) / 16.
+inline float gemv_row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+  const __m512i nib = _mm512_set1_epi8(15), b01 = _mm512_set1_epi8(3), b45 = _mm512_set1_epi8(0x30);
+  const __m512i pick[4] = {_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
+                           _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4),
+                           _mm512_set_epi32(11, 11, 11, 11, 10, 10, 10, 10, 9, 9, 9, 9, 8, 8, 8, 8),
+                           _mm512_set_epi32(15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12)};
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsb; ++s) {
+    const uint8_t* b = row + s * WQ6K::kSuperBytes;
+    const KGroup& x = g[s];
+    const __m512 scf = _mm512_mul_ps(
+        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)))),
+        _mm512_set1_ps(_cvtsh_ss(load_u16(b + 208))));
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m512i ql = _mm512_loadu_si512(b + 64 * h);
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
+      const __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+      const __m512i qa = _mm512_or_si512(_mm512_and_si512(ql, nib), _mm512_slli_epi16(_mm512_and_si512(qh2, b01), 4));
+      const __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nib), _mm512_and_si512(qh2, b45));
+      const __m512i sa = _mm512_dpbusd_epi32(_mm512_loadu_si512(x.corr + 32 * h), qa, _mm512_loadu_si512(x.q + 128 * h));
+      const __m512i sb =
+          _mm512_dpbusd_epi32(_mm512_loadu_si512(x.corr + 32 * h + 16), qb, _mm512_loadu_si512(x.q + 128 * h + 64));
+      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sa),
+                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * h], scf), _mm512_loadu_ps(x.d + 32 * h)),
+                             acc0);
+      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sb),
+                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * h + 1], scf),
+                                           _mm512_loadu_ps(x.d + 32 * h + 16)),
+                             acc1);
+    }
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+template <class W>
+inline float gemv_row_k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+  if constexpr (W::kMins) return gemv_row_q4k(row, nsb, g);
+  else return gemv_row_q6k(row, nsb, g);
+}
+
 template <class W, int R>
 inline void tile_tokens(const uint8_t* w, size_t rb, int64_t nb, const ActQ8& xq, int t0, int nt, float* y,
                         int64_t ldy) {
@@ -171,25 +298,62 @@ struct PackedBlock {  // one 16-row group of one 32-block
   int8_t w[8][64];
   float d[16];
   int32_t corr[16];
+  float d_hi[16];       // kHalves: the scales and corrections of k 16..31 (d, corr then cover k 0..15)
+  int32_t corr_hi[16];
+  float mn[16];         // kMins: each row's min term, times the token's d·Σq of the block
+};
+
+// Row r's 32 weights of one 32-block as signed bytes, their scale (d_hi: of the second 16 where they differ)
+// and the min term (x = d·q + mn per element).
+struct RowBlock {
+  float d, d_hi, mn;
 };
 
 PackedBlock* pack_scratch(size_t n) { return static_cast<PackedBlock*>(thread_scratch(n * sizeof(PackedBlock))); }
 
-// Row r's 32 weights of block kb as signed bytes, and the block's scale.
 template <class W>
-inline float unpack_row(const uint8_t* row, int64_t kb, int8_t* out);
+inline RowBlock unpack_row(const uint8_t* row, int64_t kb, int8_t* out);
 template <>
-inline float unpack_row<WQ8>(const uint8_t* row, int64_t kb, int8_t* out) {
+inline RowBlock unpack_row<WQ8>(const uint8_t* row, int64_t kb, int8_t* out) {
   const uint8_t* b = row + kb * WQ8::kBlockBytes;
   __builtin_memcpy(out, b + 2, 32);
-  return _cvtsh_ss(load_u16(b));
+  const float d = _cvtsh_ss(load_u16(b));
+  return {d, d, 0.0f};
 }
 template <>
-inline float unpack_row<WQ4>(const uint8_t* row, int64_t kb, int8_t* out) {
+inline RowBlock unpack_row<WQ4>(const uint8_t* row, int64_t kb, int8_t* out) {
   const uint8_t* b = row + kb * WQ4::kBlockBytes;
   const __m256i q = _mm256_sub_epi8(WQ4::load(b), _mm256_set1_epi8(8));  // nibbles 0..15 -> -8..7
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), q);
-  return _cvtsh_ss(load_u16(b));
+  const float d = _cvtsh_ss(load_u16(b));
+  return {d, d, 0.0f};
+}
+template <>
+inline RowBlock unpack_row<WQ4K>(const uint8_t* row, int64_t kb, int8_t* out) {
+  const uint8_t* b = row + (kb / 8) * WQ4K::kSuperBytes;
+  const int j = int(kb % 8);
+  uint64_t sc, m;
+  q4k_scales(b + 4, &sc, &m);
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * (j / 2)));
+  const __m256i v = (j & 1) ? _mm256_srli_epi16(q, 4) : q;
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_and_si256(v, _mm256_set1_epi8(15)));
+  const float d = _cvtsh_ss(load_u16(b)) * float((sc >> (8 * j)) & 63);
+  return {d, d, -(_cvtsh_ss(load_u16(b + 2)) * float((m >> (8 * j)) & 63))};
+}
+template <>
+inline RowBlock unpack_row<WQ6K>(const uint8_t* row, int64_t kb, int8_t* out) {
+  const uint8_t* b = row + (kb / 8) * WQ6K::kSuperBytes;
+  const int j = int(kb % 8), h = j / 4, p = j % 4;
+  __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 64 * h + 32 * (p & 1)));
+  if (p >= 2) lo = _mm256_srli_epi16(lo, 4);
+  __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
+  hi = _mm256_srl_epi16(hi, _mm_cvtsi32_si128(2 * p));
+  const __m256i q = _mm256_or_si256(_mm256_and_si256(lo, _mm256_set1_epi8(15)),
+                                    _mm256_slli_epi16(_mm256_and_si256(hi, _mm256_set1_epi8(3)), 4));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_sub_epi8(q, _mm256_set1_epi8(32)));
+  const float d = _cvtsh_ss(load_u16(b + 208));
+  const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
+  return {d * float(sc[2 * j]), d * float(sc[2 * j + 1]), 0.0f};
 }
 
 // Packs rows [o, o + nr) (nr <= 16; missing rows zero) into pk[kb] for every block.
@@ -201,20 +365,25 @@ void pack_group(const uint8_t* w, size_t rb, int64_t nb, int64_t o, int nr, Pack
     for (int r = 0; r < 16; ++r) {
       if (r >= nr) {
         for (int g = 0; g < 8; ++g) __builtin_memset(&p.w[g][4 * r], 0, 4);
-        p.d[r] = 0.0f;
-        p.corr[r] = 0;
+        p.d[r] = p.d_hi[r] = p.mn[r] = 0.0f;
+        p.corr[r] = p.corr_hi[r] = 0;
         continue;
       }
-      p.d[r] = unpack_row<W>(w + (o + r) * rb, kb, tmp);
-      int32_t sum = 0;
-      for (int j = 0; j < 32; ++j) sum += tmp[j];
-      p.corr[r] = -128 * sum;
+      const RowBlock rbk = unpack_row<W>(w + (o + r) * rb, kb, tmp);
+      p.d[r] = rbk.d;
+      p.d_hi[r] = rbk.d_hi;
+      p.mn[r] = rbk.mn;
+      int32_t lo = 0, hi = 0;
+      for (int j = 0; j < 16; ++j) lo += tmp[j];
+      for (int j = 16; j < 32; ++j) hi += tmp[j];
+      p.corr[r] = -128 * (W::kHalves ? lo : lo + hi);
+      p.corr_hi[r] = -128 * hi;
       for (int g = 0; g < 8; ++g) __builtin_memcpy(&p.w[g][4 * r], tmp + 4 * g, 4);
     }
   }
 }
 
-template <int T>
+template <class W, int T>
 inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb, const ActQ8& xq, int t0, float* y,
                        int64_t ldy, __mmask16 m0, __mmask16 m1) {
   __m512 f0[T], f1[T];
@@ -231,6 +400,20 @@ inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb,
     }
     #pragma GCC unroll 16
     for (int g = 0; g < 8; ++g) {
+      if constexpr (W::kHalves) {
+        if (g == 4) {  // k 0..15 done: scale them, start k 16..31
+          const __m512 d0 = _mm512_loadu_ps(p0[kb].d), d1 = _mm512_loadu_ps(p1[kb].d);
+          const __m512i h0 = _mm512_loadu_si512(p0[kb].corr_hi), h1 = _mm512_loadu_si512(p1[kb].corr_hi);
+          #pragma GCC unroll 16
+          for (int t = 0; t < T; ++t) {
+            const __m512 s = _mm512_set1_ps(xq.d[int64_t(t0 + t) * nb + kb]);
+            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[t]), _mm512_mul_ps(d0, s), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[t]), _mm512_mul_ps(d1, s), f1[t]);
+            i0[t] = h0;
+            i1[t] = h1;
+          }
+        }
+      }
       const __m512i w0 = _mm512_loadu_si512(p0[kb].w[g]), w1 = _mm512_loadu_si512(p1[kb].w[g]);
       #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
@@ -241,12 +424,22 @@ inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb,
         i1[t] = _mm512_dpbusd_epi32(i1[t], a, w1);
       }
     }
-    const __m512 d0 = _mm512_loadu_ps(p0[kb].d), d1 = _mm512_loadu_ps(p1[kb].d);
+    const __m512 d0 = _mm512_loadu_ps(W::kHalves ? p0[kb].d_hi : p0[kb].d);
+    const __m512 d1 = _mm512_loadu_ps(W::kHalves ? p1[kb].d_hi : p1[kb].d);
     #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 s = _mm512_set1_ps(xq.d[int64_t(t0 + t) * nb + kb]);
       f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0[t]), _mm512_mul_ps(d0, s), f0[t]);
       f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1[t]), _mm512_mul_ps(d1, s), f1[t]);
+    }
+    if constexpr (W::kMins) {
+      const __m512 n0 = _mm512_loadu_ps(p0[kb].mn), n1 = _mm512_loadu_ps(p1[kb].mn);
+      #pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512 bs = _mm512_set1_ps(xq.bsum[int64_t(t0 + t) * nb + kb]);
+        f0[t] = _mm512_fmadd_ps(n0, bs, f0[t]);
+        f1[t] = _mm512_fmadd_ps(n1, bs, f1[t]);
+      }
     }
   }
   #pragma GCC unroll 16
@@ -268,9 +461,24 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok,
     pack_group<W>(w, rb, nb, o + 16, nr > 16 ? nr - 16 : 0, pk + nb);
     const __mmask16 m0 = __mmask16(gemm_row_mask(nr)), m1 = __mmask16(gemm_row_mask(nr) >> 16);
     int t = 0;
-    for (; t + T <= n_tok; t += T) gemm_micro<T>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1);
-    for_token_tail<T>(n_tok - t, [&]<int N>() { gemm_micro<N>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); });
+    for (; t + T <= n_tok; t += T) gemm_micro<W, T>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1);
+    for_token_tail<T>(n_tok - t,
+                      [&]<int N>() { gemm_micro<W, N>(pk, pk + nb, nb, xq, t, y + t * ldy + o, ldy, m0, m1); });
   }
+}
+
+// K-quants: the GEMM from kGemmMinTokens on; below, each row against every token's KGroups while it is in L1.
+template <class W>
+void run_k(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
+           int64_t r1) {
+  if (n_tok >= kGemmMinTokens) {
+    gemm<W>(w, rb, cols, xq, n_tok, y, ldy, r0, r1);
+    return;
+  }
+  const int64_t nsb = cols / 256;
+  const auto* g = static_cast<const KGroup*>(xq.k_groups);
+  for (int64_t o = r0; o < r1; ++o)
+    for (int t = 0; t < n_tok; ++t) y[t * ldy + o] = gemv_row_k<W>(w + o * rb, nsb, g + t * nsb);
 }
 
 template <class W>
@@ -319,11 +527,33 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
     }
 }
 
+size_t k_groups_bytes(int n_tok, int64_t nb) { return size_t(n_tok) * size_t(nb / 8) * sizeof(KGroup); }
+
+void group_k(int dtype, const ActQ8& xq, int n_tok, int64_t nb, void* out) {
+  auto* g = static_cast<KGroup*>(out);
+  static constexpr int kQ4kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int t = 0; t < n_tok; ++t)
+    for (int64_t s = 0; s < nb / 8; ++s, ++g) {
+      for (int i = 0; i < 8; ++i) {
+        const int j = dtype == 5 ? kQ4kOrder[i] : i;  // block j goes to place i
+        const int64_t kb = int64_t(t) * nb + 8 * s + j;
+        __builtin_memcpy(g->q + 32 * i, xq.q + kb * 32, 32);
+        for (int q = 0; q < 8; ++q) {
+          g->corr[8 * i + q] = xq.corr[kb * 8 + q];
+          g->d[8 * i + q] = xq.d[kb];
+        }
+        g->bsum[i] = xq.bsum ? xq.bsum[int64_t(t) * nb + 8 * s + i] : 0.0f;
+      }
+    }
+}
+
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                       int64_t ldy, int64_t r0, int64_t r1) {
   switch (dtype) {
     case 3: run<WQ8>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
     case 4: run<WQ4>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 5: run_k<WQ4K>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 6: run_k<WQ6K>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
     default: __builtin_trap();
   }
 }

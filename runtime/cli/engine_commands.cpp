@@ -93,7 +93,7 @@ Result<std::unique_ptr<Engine>> open_engine(const Args& args) {
   if (auto qs = args.get("quantize")) {
     kernels::DType t;
     if (!kernels::dtype_from_name(*qs, &t))
-      return make_error(ErrorCode::invalid_argument, "--quantize: unknown type '" + *qs + "' (f32, f16, bf16, q8_0, q4_0)");
+      return make_error(ErrorCode::invalid_argument, "--quantize: unknown type '" + *qs + "' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)");
     q = t;
   }
   return open_cpu_engine(*model, opt, q);

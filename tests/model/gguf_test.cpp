@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include "model/cpu/cpu_engine.h"
@@ -125,6 +126,60 @@ TEST_F(GgufTest, QuantizedConversionsStayClose) {
   std::filesystem::create_directories(dir_ + "/only");
   std::filesystem::copy_file(dir_ + "/m_q8_0.gguf", dir_ + "/only/model.gguf");
   EXPECT_EQ(logits(dir_ + "/only", ids_), logits(dir_ + "/m_q8_0.gguf", ids_));
+}
+
+// Q4_K and Q6_K files are used in place (no re-encoding at load): logits stay close to f32, with exact (f32)
+// and compact (int8) activations, in prefill (GEMM) and token-by-token decode alike.
+TEST_F(GgufTest, KQuantFilesLoadNativelyAndStayClose) {
+  Glm4Config c = testing::tiny_config();
+  c.n_embd = 256;  // every row a whole number of 256-super-blocks
+  c.n_ff = 512;
+  c.head_dim = 64;
+  const std::string src = dir_ + "/src";
+  ASSERT_TRUE(testing::write_tiny_checkpoint(src, c, DType::f32, 1, 81));
+  const std::vector<int32_t> ids = {4, 8, 15, 16, 23, 42, 90, 7, 3, 61};  // 10 tokens: the GEMM
+  auto ref = logits(src, ids);
+  // The 32-block types' errors on the same model are the yardstick: q4_k is a 4-bit code like q4_0, q6_k lies
+  // between q4_0 and q8_0.
+  std::map<DType, double> err;
+  for (DType dt : {DType::q8_0, DType::q4_0}) {
+    const std::string out = dir_ + "/m_" + std::string(kernels::dtype_name(dt)) + ".gguf";
+    ASSERT_TRUE(convert_to_gguf(src, out, dt).ok());
+    err[dt] = rel(logits(out, ids), ref);
+  }
+  const double tol_q4k = 1.5 * err[DType::q4_0], tol_q6k = 0.6 * err[DType::q4_0];
+  for (auto [dt, tol] : {std::pair{DType::q4_k, tol_q4k}, std::pair{DType::q6_k, tol_q6k}}) {
+    const std::string out = dir_ + "/m_" + std::string(kernels::dtype_name(dt)) + ".gguf";
+    ASSERT_TRUE(convert_to_gguf(src, out, dt).ok());
+    auto w = Glm4Weights::load(out);
+    ASSERT_TRUE(w.ok()) << w.error().to_string();
+    EXPECT_EQ(w->layer(1).w_down.dtype, dt);
+    EXPECT_EQ(w->output().dtype, dt);
+    for (bool exact : {true, false}) {
+      EngineOptions opt;
+      opt.exact_matmul = exact;
+      auto e = open_cpu_engine(out, opt);
+      ASSERT_TRUE(e.ok()) << e.error().to_string();
+      const int64_t nv = (*e)->caps().n_vocab;
+      std::vector<float> all(ids.size() * static_cast<size_t>(nv)), step(static_cast<size_t>(nv));
+      SeqId a = *(*e)->create_sequence(), b = *(*e)->create_sequence();
+      ASSERT_TRUE((*e)->prefill(a, ids, LogitsMode::all, all).ok());
+      double e_ref = rel(all, ref), e_step = 0;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        ASSERT_TRUE((*e)->prefill(b, std::span(&ids[i], 1), LogitsMode::last, step).ok());
+        std::vector<float> row(all.begin() + int64_t(i) * nv, all.begin() + int64_t(i + 1) * nv);
+        e_step = std::max(e_step, rel(step, row));
+      }
+      EXPECT_LT(e_ref, tol) << kernels::dtype_name(dt) << " exact " << exact;
+      EXPECT_GT(e_ref, 0.0) << kernels::dtype_name(dt) << " should differ from f32 at all";
+      // One token at a time against the whole prompt: exact activations agree to rounding; int8 ones are
+      // quantized the same way in both but the GEMM and decode kernels sum in other orders.
+      EXPECT_LT(e_step, exact ? 1e-5 : 1e-3) << kernels::dtype_name(dt) << " exact " << exact;
+      std::cerr << "[ info ] " << kernels::dtype_name(dt) << (exact ? " exact" : " compact")
+                << ": max relative logit error " << e_ref << " (q8_0 " << err[DType::q8_0] << ", q4_0 "
+                << err[DType::q4_0] << "), decode vs prefill " << e_step << "\n";
+    }
+  }
 }
 
 TEST_F(GgufTest, FusedQkvEqualsSeparate) {

@@ -39,9 +39,10 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
   if (int(isa()) >= int(Isa::avx2)) paths.push_back({Isa::avx2, Acts::f32});
   if (isa() == Isa::avx512) paths.push_back({Isa::avx512, Acts::f32});
   if (has_vnni() || has_avx512_bf16()) paths.push_back({Isa::avx512, Acts::compact});
-  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0}) {
-    for (int64_t cols : {32, 64, 100, 1024}) {
-      if (dtype_is_blocked(t) && cols % 32) continue;
+  for (DType t : {DType::f32, DType::f16, DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k}) {
+    for (int64_t cols : {32, 64, 100, 512, 1024}) {
+      if (cols % dtype_block(t)) continue;
+      if (t != DType::q4_k && t != DType::q6_k && cols == 512) continue;  // the K-quants' short row
       for (int64_t rows : {1, 7, 19, 40}) {
         Mat m = random_mat(t, rows, cols, rng);
         for (int n_tok : {1, 2, 3, 4, 5, 8, 9, 13}) {  // 8 on: the packed GEMM
@@ -91,7 +92,7 @@ TEST(MatmulTest, EveryIsaAndTypeMatchesDoubleReference) {
 TEST(MatmulTest, ThreadedEqualsSingleThreaded) {
   std::mt19937 rng(3);
   ThreadPool one(1), three(3);
-  for (DType t : {DType::bf16, DType::q8_0, DType::q4_0, DType::f32}) {
+  for (DType t : {DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k, DType::f32}) {
     for (int n_tok : {1, 5, 20}) {
       Mat m = random_mat(t, 301, 256, rng);
       std::vector<float> x(static_cast<size_t>(n_tok * 256));
@@ -125,6 +126,40 @@ TEST(QuantizeTest, Q8AndQ4ErrorsAreWithinTheirStep) {
         EXPECT_LE(std::fabs(x[size_t(b * 32 + j)] - y[size_t(b * 32 + j)]), step * 0.5f + amax * 2e-3f)
             << dtype_name(t);
     }
+  }
+}
+
+// The K-quants' one-pass quantizers: each value within a step of its sub-block's scale (q4_k: plus the rounded-up
+// min, up to one dmin step), and the whole row close (relative RMS error of a 4- and a 6-bit code).
+TEST(QuantizeTest, KQuantErrorsAreWithinTheirStep) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> x(1024), y(1024);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = nd(rng) * (1.0f + float(i % 256) / 64);  // scales differ in a block
+  for (DType t : {DType::q4_k, DType::q6_k}) {
+    std::vector<uint8_t> q(dtype_row_bytes(t, 1024));
+    quantize_row(t, x.data(), q.data(), 1024);
+    dequantize_row(t, q.data(), y.data(), 1024);
+    double err2 = 0, x2 = 0;
+    const int sub = t == DType::q4_k ? 32 : 16;
+    for (int s = 0; s < 1024 / sub; ++s) {
+      float lo = 0, hi = 0;
+      for (int j = 0; j < sub; ++j) {
+        lo = std::min(lo, x[size_t(s * sub + j)]);
+        hi = std::max(hi, x[size_t(s * sub + j)]);
+      }
+      // Largest sub-block range in the super-block: the unit of the 6-/8-bit scale steps.
+      float big = 0;
+      for (int j = 0; j < 256; ++j) big = std::max(big, std::fabs(x[size_t((s * sub / 256) * 256 + j)]));
+      const float step = t == DType::q4_k ? (hi - lo) / 15 + 2 * big / 15 / 63 : 2 * std::max(hi, -lo) / 32 + big / 32 / 127;
+      for (int j = 0; j < sub; ++j) {
+        const size_t i = size_t(s * sub + j);
+        EXPECT_LE(std::fabs(x[i] - y[i]), step + (t == DType::q4_k ? big / 63 : 0.0f)) << dtype_name(t) << " at " << i;
+        err2 += double(x[i] - y[i]) * (x[i] - y[i]);
+        x2 += double(x[i]) * x[i];
+      }
+    }
+    EXPECT_LT(std::sqrt(err2 / x2), t == DType::q4_k ? 0.12 : 0.03) << dtype_name(t);
   }
 }
 
@@ -218,27 +253,33 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   std::mt19937 rng(5);
   // q4_0 decode runs pairs of 4-block groups, then a last group, then single blocks: 608 columns (19 blocks) and
   // 224 (7) take every one of those paths.
-  for (DType t : {DType::q8_0, DType::q4_0})
-  for (int64_t cols : {256, 224, 608, 640}) {
-    const int64_t rows = 9;
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+  for (int64_t cols : {256, 224, 608, 640, 768})
+  for (int n_tok : {1, 3, 9}) {  // decode, a few sequences, the GEMM
+    if (cols % dtype_block(t)) continue;
+    const int64_t rows = 37;
     Mat m = random_mat(t, rows, cols, rng);
     // Activations already on the int8 grid of their blocks (multiples of amax/127), so quantizing is exact.
-    std::vector<float> x(static_cast<size_t>(cols));
+    std::vector<float> x(static_cast<size_t>(cols * n_tok));
     std::uniform_int_distribution<int> qd(-127, 127);
-    for (int64_t b = 0; b < cols / 32; ++b) {
-      const float d = 0.01f * float(b + 1);
-      for (int j = 0; j < 32; ++j) x[size_t(b * 32 + j)] = d * float(j == 0 ? 127 : qd(rng));
+    for (int64_t b = 0; b < cols / 32 * n_tok; ++b) {
+      const float d = 0.01f * float(b % 7 + 1);
+      for (int j = 0; j < 32; ++j) x[size_t(b * 32 + j)] = d * float(j == b % 32 ? 127 : qd(rng));
     }
-    std::vector<float> y(rows), wrow(static_cast<size_t>(cols));
-    matmul_rows_at(Isa::avx512, MatmulActs::compact, m.view, x.data(), cols, 1, y.data(), rows, 0, rows);
+    std::vector<float> y(size_t(rows * n_tok)), wrow(static_cast<size_t>(cols));
+    matmul_rows_at(Isa::avx512, MatmulActs::compact, m.view, x.data(), cols, n_tok, y.data(), rows, 0, rows);
     for (int64_t o = 0; o < rows; ++o) {
       dequantize_row(t, m.view.row(o), wrow.data(), cols);
-      double s = 0, a = 0;
-      for (int64_t k = 0; k < cols; ++k) {
-        s += double(wrow[size_t(k)]) * x[size_t(k)];
-        a += std::fabs(double(wrow[size_t(k)]) * x[size_t(k)]);
+      for (int tt = 0; tt < n_tok; ++tt) {
+        const float* xt = x.data() + tt * cols;
+        double s = 0, a = 0;
+        for (int64_t k = 0; k < cols; ++k) {
+          s += double(wrow[size_t(k)]) * xt[k];
+          a += std::fabs(double(wrow[size_t(k)]) * xt[k]);
+        }
+        EXPECT_NEAR(y[size_t(tt * rows + o)], s, 1e-5 * a)
+            << dtype_name(t) << " cols " << cols << " n_tok " << n_tok << " row " << o << " token " << tt;
       }
-      EXPECT_NEAR(y[size_t(o)], s, 1e-5 * a) << dtype_name(t) << " cols " << cols << " row " << o;
     }
   }
 }

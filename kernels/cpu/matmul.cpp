@@ -72,18 +72,29 @@ int32_t weight_offset(DType t) {
 }
 
 void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, ActBuffer& b) {
+  if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
+    b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
+    isa_impl::group_k(int(wtype), x, ldx, n_tok, cols, b.k_groups.data());
+    return;
+  }
   const int64_t nb = cols / kQBlock;
   const int32_t offset = weight_offset(wtype);
+  // The scale's span: the K-quants' activations are quantized per 256 (llama.cpp's Q8_K) in the GEMM too, so
+  // that prefill and decode (group_k) compute the same products.
+  const int span = dtype_block(wtype) == kQKBlock ? kQKBlock : kQBlock;
   b.q.resize(size_t(n_tok * nb * 32));
   b.d.resize(size_t(n_tok * nb));
   b.corr.resize(size_t(n_tok * nb * 8));
   b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
   for (int t = 0; t < n_tok; ++t) {
+    float amax = 0;
     for (int64_t kb = 0; kb < nb; ++kb) {
       const float* xs = x + t * ldx + kb * 32;
       const int64_t i = t * nb + kb;
-      float amax = 0;
-      for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xs[j]));
+      if (kb * 32 % span == 0) {
+        amax = 0;
+        for (int j = 0; j < span; ++j) amax = std::max(amax, std::fabs(xs[j]));
+      }
       const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
       b.d[size_t(i)] = d;
       int8_t* q = &b.q[size_t(i * 32)];
@@ -106,10 +117,6 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
     isa_impl::regroup_q4(b.view(), nb, b.q4_groups.data());
   }
   b.k_groups.clear();
-  if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
-    b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, nb));
-    isa_impl::group_k(int(wtype), b.view(), n_tok, nb, b.k_groups.data());
-  }
 }
 
 // Which kernel family a call takes: the activations' form follows from the weights, the tokens and the CPU.

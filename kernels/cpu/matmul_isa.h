@@ -43,17 +43,18 @@ struct ActQ8 {
   const int32_t* corr;
   const void* q4_groups = nullptr;  // one token against q4_0 weights: the same activations in regroup_q4's layout
   const float* bsum = nullptr;      // q4_k: d · Σq of each [token][block] (the term of the weights' mins)
-  const void* k_groups = nullptr;   // K-quants, n_tok < kGemmMinTokens: group_k's layout, one per token
+  const void* k_groups = nullptr;   // K-quants, n_tok < kGemmMinTokens: group_k's output (q, d, corr unused)
 };
 
 // Bytes of regroup_q4's output for nb blocks, and the regrouping (q4_0 decode reads four blocks at once).
 size_t q4_groups_bytes(int64_t nb);
 void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 
-// Bytes of group_k's output for n_tok tokens of nb blocks (nb % 8 == 0), and the regrouping: each token's
-// activations per 256-super-block in the order the K-quant decode kernels read them (dtype 5 q4_k or 6 q6_k).
-size_t k_groups_bytes(int n_tok, int64_t nb);
-void group_k(int dtype, const ActQ8& xq, int n_tok, int64_t nb, void* out);
+// Bytes of group_k's output for n_tok tokens of cols (% 256 == 0) activations, and the quantization the
+// K-quant decode kernels read (dtype 5 q4_k or 6 q6_k): int8 per 256-super-block, as llama.cpp's Q8_K, in the
+// order the weights' bytes hold their elements, with the sums the mins and offsets need.
+size_t k_groups_bytes(int n_tok, int64_t cols);
+void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out);
 
 // dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups
 // set; for the K-quants xq.bsum (q4_k) and, below kGemmMinTokens, xq.k_groups.

@@ -172,16 +172,19 @@ inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const 
 
 // ---- K-quant decode: one 256-super-block per step ----------------------------------------------------------
 //
-// Both read a token's activations from a KGroup (group_k), made once per call: the int8 blocks in the order
-// the weights' bytes hold their elements, each 4-byte group's block scale beside it (so a lane's scale is one
-// multiply away), and the terms the offsets and mins need.
+// As llama.cpp's Q8_K: a token's activations are quantized per 256 (KGroup, by group_k), so the products of a
+// super-block sum in int32 with the weights' integer sub-block scales applied there (maddubs: u8 weights × s8
+// activations into s16 pairs; dpwssd: × the s16 scale into the s32 sums), and take one float multiply per
+// super-block instead of one per 32-block. q4_k's mins and q6_k's offset 32 enter through the activations'
+// sums per sub-block.
 
 struct KGroup {
-  int8_t q[256];     // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs byte l holds blocks 2c and 2c + 1
-                     // at its two nibbles); q6_k: in order
-  int32_t corr[64];  // q6_k: -32 · each 4-byte group's sum, in the order of q
-  float d[64];       // each 4-byte group's block scale, in the order of q
-  float bsum[8];     // q4_k: d · Σq of blocks 0..7
+  int8_t q[256];       // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs bytes hold blocks 2c and 2c + 1
+                       // at their two nibbles, and 64 bytes two such pairs); q6_k: in order
+  int16_t bsum16[16];  // Σq of each 16 (in element order)
+  int16_t zero[8];     // so that one 256-bit load gives [0 × 8, bsum32], beside q4k_scale_words' [scales, mins]
+  int16_t bsum32[8];   // Σq of each 32 (in element order)
+  float d;             // amax / 127
 };
 
 // Sub-block j's 6-bit scales (bytes 0-7 of *sc) and mins (of *m) of a q4_k super-block's 12 scale bytes.
@@ -196,61 +199,84 @@ inline void q4k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
   *m = uint64_t(w1 & 0x3f3f3f3fu) | uint64_t(m_hi) << 32;
 }
 
-inline __m256 u8x8_to_ps(uint64_t v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(v)))); }
+// Word-lane pickers of the scale vectors: maddubs word i covers elements 2i, 2i + 1 of its 64.
+struct KPick {
+  __m512i q4k[4];  // vector 2v (low nibbles of qs bytes 64v..): blocks 4v, 4v + 2; 2v + 1 (high): 4v + 1, 4v + 3
+  __m512i q6k[4];  // vector u (elements 64u..): scales 4u + i / 8
+  KPick() {
+    alignas(64) int16_t t[32];
+    for (int u = 0; u < 4; ++u) {
+      const int v = u / 2, first = 4 * v + (u & 1);
+      for (int i = 0; i < 32; ++i) t[i] = int16_t(i < 16 ? first : first + 2);
+      q4k[u] = _mm512_load_si512(t);
+      for (int i = 0; i < 32; ++i) t[i] = int16_t(4 * u + i / 8);
+      q6k[u] = _mm512_load_si512(t);
+      alignas(64) int8_t c[64];
+      for (int i = 0; i < 64; ++i) c[i] = int8_t(2 * (i / 16 < 2 ? first : first + 2) + (i & 1));
+      q4k_b[u] = _mm512_load_si512(c);
+      for (int i = 0; i < 64; ++i) c[i] = int8_t(2 * (4 * (u % 2) + i / 16) + (i & 1));
+      q6k_b[u] = _mm512_load_si512(c);
+    }
+  }
+  __m512i q4k_b[4], q6k_b[4];  // the same as pshufb controls on the scales broadcast to every 128-bit lane
+};
 
-// 64 bytes of qs hold blocks 4v, 4v+2 (low nibbles) and 4v+1, 4v+3 (high); lane i of the low vector belongs to
-// block 4v + 2·(i >= 8), of the high one to 4v + 1 + 2·(i >= 8).
-inline float gemv_row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+// A q4_k super-block's 6-bit sub-block scales (words 0-7) and mins (words 8-15) from its 12 scale bytes s:
+// j < 4 in the low 6 bits of s[j] and s[j + 4]; j >= 4 in s[j + 4]'s nibbles with the top 2 bits of s[j - 4], s[j].
+inline __m256i q4k_scale_words(const uint8_t* b) {
+  const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 4));  // 12 scale bytes, 4 quant bytes
+  const __m128i low = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i top = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  const __m128i nibs = _mm_mask_blend_epi8(0xF000, low, _mm_srli_epi16(low, 4));  // mins 4-7: the high nibbles
+  const __m128i lo6 = _mm_and_si128(nibs, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  const __m128i hi2 = _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30));
+  return _mm256_cvtepu8_epi16(_mm_or_si128(lo6, hi2));
+}
+
+inline float gemv_row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g, const KPick& pk) {
   const __m512i nib = _mm512_set1_epi8(15);
-  const __m512i pick[4] = {_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0),
-                           _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
-                           _mm512_set_epi32(6, 6, 6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 4, 4, 4, 4),
-                           _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 5, 5, 5, 5, 5, 5, 5, 5)};
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m512 acc = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* b = row + s * WQ4K::kSuperBytes;
     const KGroup& x = g[s];
-    uint64_t sc, m;
-    q4k_scales(b + 4, &sc, &m);
-    const __m512 scf = _mm512_castps256_ps512(_mm256_mul_ps(u8x8_to_ps(sc), _mm256_set1_ps(_cvtsh_ss(load_u16(b)))));
-    accm = _mm256_fmadd_ps(_mm256_mul_ps(u8x8_to_ps(m), _mm256_set1_ps(_cvtsh_ss(load_u16(b + 2)))),
-                           _mm256_loadu_ps(x.bsum), accm);
+    const __m256i scm = q4k_scale_words(b);
+    const __m512i scw = _mm512_broadcast_i32x4(_mm256_castsi256_si128(scm));
+    __m512i sum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};  // two chains: dpwssd's latency
 #pragma GCC unroll 2
     for (int v = 0; v < 2; ++v) {
       const __m512i w = _mm512_loadu_si512(b + 16 + 64 * v);
-      const __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(w, nib),
-                                             _mm512_loadu_si512(x.q + 128 * v));
-      const __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(w, 4), nib),
-                                             _mm512_loadu_si512(x.q + 128 * v + 64));
-      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo),
-                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * v], scf), _mm512_loadu_ps(x.d + 32 * v)),
-                             acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi),
-                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * v + 1], scf),
-                                           _mm512_loadu_ps(x.d + 32 * v + 16)),
-                             acc1);
+      const __m512i lo = _mm512_maddubs_epi16(_mm512_and_si512(w, nib), _mm512_loadu_si512(x.q + 128 * v));
+      const __m512i hi =
+          _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(w, 4), nib), _mm512_loadu_si512(x.q + 128 * v + 64));
+      sum[v] = _mm512_dpwssd_epi32(sum[v], lo, _mm512_shuffle_epi8(scw, pk.q4k_b[2 * v]));
+      sum[v] = _mm512_dpwssd_epi32(sum[v], hi, _mm512_shuffle_epi8(scw, pk.q4k_b[2 * v + 1]));
     }
+    uint32_t dd;
+    __builtin_memcpy(&dd, b, 4);
+    const __m128 dx = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(int(dd))), _mm_set1_ps(x.d));  // d·dx, dmin·dx
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum[0], sum[1])), _mm512_broadcastss_ps(dx), acc);
+    // Lanes 4-7: mins · Σx of each 32 (lanes 0-3 meet the zeros).
+    const __m256i mins = _mm256_madd_epi16(scm, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.zero)));
+    accm = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_broadcastss_ps(_mm_movehdup_ps(dx)), accm);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - hsum256(accm);
+  return _mm512_reduce_add_ps(acc) - hsum256(accm);
 }
 
 // Half h of a q6_k super-block: ql's 64 bytes give elements 128h + 0..63 (low nibbles) and + 64..127 (high);
-// qh's 32 bytes their top two bits (bits 0-1 and 2-3 for the first 64, 4-5 and 6-7 for the rest). Lane i of
-// a 64-element vector belongs to scale (its first element) / 16.
-inline float gemv_row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+// qh's 32 bytes their top two bits (bits 0-1 and 2-3 for the first 64, 4-5 and 6-7 for the rest).
+inline float gemv_row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g, const KPick& pk) {
   const __m512i nib = _mm512_set1_epi8(15), b01 = _mm512_set1_epi8(3), b45 = _mm512_set1_epi8(0x30);
-  const __m512i pick[4] = {_mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0),
-                           _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4),
-                           _mm512_set_epi32(11, 11, 11, 11, 10, 10, 10, 10, 9, 9, 9, 9, 8, 8, 8, 8),
-                           _mm512_set_epi32(15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12)};
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  __m512 acc = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* b = row + s * WQ6K::kSuperBytes;
     const KGroup& x = g[s];
-    const __m512 scf = _mm512_mul_ps(
-        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)))),
-        _mm512_set1_ps(_cvtsh_ss(load_u16(b + 208))));
+    const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 192)));
+    const __m512i scw = _mm512_castsi256_si512(sc);
+    // The offset: Σ sc·(q - 32)·x = Σ sc·q·x - 32 · Σ_i sc_i · (Σx of 16-block i).
+    const __m256i off = _mm256_madd_epi16(sc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsum16)));
+    __m512i sum[2] = {_mm512_castsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5))),
+                      _mm512_setzero_si512()};  // two chains: dpwssd's latency
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       const __m512i ql = _mm512_loadu_si512(b + 64 * h);
@@ -258,25 +284,21 @@ inline float gemv_row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
       const __m512i qh2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
       const __m512i qa = _mm512_or_si512(_mm512_and_si512(ql, nib), _mm512_slli_epi16(_mm512_and_si512(qh2, b01), 4));
       const __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nib), _mm512_and_si512(qh2, b45));
-      const __m512i sa = _mm512_dpbusd_epi32(_mm512_loadu_si512(x.corr + 32 * h), qa, _mm512_loadu_si512(x.q + 128 * h));
-      const __m512i sb =
-          _mm512_dpbusd_epi32(_mm512_loadu_si512(x.corr + 32 * h + 16), qb, _mm512_loadu_si512(x.q + 128 * h + 64));
-      acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sa),
-                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * h], scf), _mm512_loadu_ps(x.d + 32 * h)),
-                             acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sb),
-                             _mm512_mul_ps(_mm512_permutexvar_ps(pick[2 * h + 1], scf),
-                                           _mm512_loadu_ps(x.d + 32 * h + 16)),
-                             acc1);
+      const __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512(x.q + 128 * h));
+      const __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512(x.q + 128 * h + 64));
+      sum[h] = _mm512_dpwssd_epi32(sum[h], pa, _mm512_permutexvar_epi16(pk.q6k[2 * h], scw));
+      sum[h] = _mm512_dpwssd_epi32(sum[h], pb, _mm512_permutexvar_epi16(pk.q6k[2 * h + 1], scw));
     }
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sum[0], sum[1])),
+                          _mm512_set1_ps(_cvtsh_ss(load_u16(b + 208)) * x.d), acc);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  return _mm512_reduce_add_ps(acc);
 }
 
 template <class W>
-inline float gemv_row_k(const uint8_t* row, int64_t nsb, const KGroup* g) {
-  if constexpr (W::kMins) return gemv_row_q4k(row, nsb, g);
-  else return gemv_row_q6k(row, nsb, g);
+inline float gemv_row_k(const uint8_t* row, int64_t nsb, const KGroup* g, const KPick& pk) {
+  if constexpr (W::kMins) return gemv_row_q4k(row, nsb, g, pk);
+  else return gemv_row_q6k(row, nsb, g, pk);
 }
 
 template <class W, int R>
@@ -477,8 +499,9 @@ void run_k(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok
   }
   const int64_t nsb = cols / 256;
   const auto* g = static_cast<const KGroup*>(xq.k_groups);
+  const KPick pk;
   for (int64_t o = r0; o < r1; ++o)
-    for (int t = 0; t < n_tok; ++t) y[t * ldy + o] = gemv_row_k<W>(w + o * rb, nsb, g + t * nsb);
+    for (int t = 0; t < n_tok; ++t) y[t * ldy + o] = gemv_row_k<W>(w + o * rb, nsb, g + t * nsb, pk);
 }
 
 template <class W>
@@ -527,23 +550,36 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
     }
 }
 
-size_t k_groups_bytes(int n_tok, int64_t nb) { return size_t(n_tok) * size_t(nb / 8) * sizeof(KGroup); }
+size_t k_groups_bytes(int n_tok, int64_t cols) { return size_t(n_tok) * size_t(cols / 256) * sizeof(KGroup); }
 
-void group_k(int dtype, const ActQ8& xq, int n_tok, int64_t nb, void* out) {
+void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
   auto* g = static_cast<KGroup*>(out);
   static constexpr int kQ4kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
   for (int t = 0; t < n_tok; ++t)
-    for (int64_t s = 0; s < nb / 8; ++s, ++g) {
-      for (int i = 0; i < 8; ++i) {
-        const int j = dtype == 5 ? kQ4kOrder[i] : i;  // block j goes to place i
-        const int64_t kb = int64_t(t) * nb + 8 * s + j;
-        __builtin_memcpy(g->q + 32 * i, xq.q + kb * 32, 32);
-        for (int q = 0; q < 8; ++q) {
-          g->corr[8 * i + q] = xq.corr[kb * 8 + q];
-          g->d[8 * i + q] = xq.d[kb];
-        }
-        g->bsum[i] = xq.bsum ? xq.bsum[int64_t(t) * nb + 8 * s + i] : 0.0f;
+    for (int64_t s = 0; s < cols / 256; ++s, ++g) {
+      const float* xs = x + t * ldx + s * 256;
+      float amax = 0;
+      for (int i = 0; i < 256; ++i) {
+        const float a = __builtin_fabsf(xs[i]);
+        amax = a > amax ? a : amax;
       }
+      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+      g->d = d;
+      int8_t q[256];
+      for (int i = 0; i < 256; ++i) {
+        const float r = xs[i] * id;  // round half away from zero, as the per-32 activations
+        q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
+      }
+      for (int i = 0; i < 16; ++i) {
+        int sum = 0;
+        for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
+        g->bsum16[i] = int16_t(sum);
+      }
+      for (int j = 0; j < 8; ++j) {
+        g->zero[j] = 0;
+        g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
+      }
+      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? kQ4kOrder[i] : i), 32);
     }
 }
 

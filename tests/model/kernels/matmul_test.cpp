@@ -259,11 +259,12 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
     if (cols % dtype_block(t)) continue;
     const int64_t rows = 37;
     Mat m = random_mat(t, rows, cols, rng);
-    // Activations already on the int8 grid of their blocks (multiples of amax/127), so quantizing is exact.
+    // Activations already on the int8 grid of their blocks (multiples of amax/127), so quantizing is exact; the
+    // grid is one per 256, so that the K-quants' decode activations (quantized per 256) are exact too.
     std::vector<float> x(static_cast<size_t>(cols * n_tok));
     std::uniform_int_distribution<int> qd(-127, 127);
     for (int64_t b = 0; b < cols / 32 * n_tok; ++b) {
-      const float d = 0.01f * float(b % 7 + 1);
+      const float d = 0.01f * float(b / 8 % 7 + 1);
       for (int j = 0; j < 32; ++j) x[size_t(b * 32 + j)] = d * float(j == b % 32 ? 127 : qd(rng));
     }
     std::vector<float> y(size_t(rows * n_tok)), wrow(static_cast<size_t>(cols));

@@ -90,22 +90,21 @@ bool Glm4Weights::owns(const void* p) const {
   return false;
 }
 
-void Glm4Weights::make_resident(kernels::ThreadPool* pool, bool pack_bf16) {
-  const bool pack = pack_bf16 && kernels::bf16_pairs_wanted();
+void Glm4Weights::make_resident(kernels::ThreadPool* pool, bool pack_matrices) {
   std::vector<MatView*> mats = {&output_};  // the lm_head even when tied: token_embd_ keeps the stored rows
   for (auto& l : layers_)
     for (MatView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate_up, &l.w_down}) mats.push_back(m);
-  auto packs = [&](const MatView& m) { return pack && m.dtype == DType::bf16 && m.cols % 2 == 0 && !m.bf16_pairs; };
-  // Packed bf16 copies, and plain copies of what is still in the mapped file; matrices made at load
-  // (own_matrix) are already in huge-page memory.
+  auto packs = [&](const MatView& m) { return pack_matrices && !m.packed && kernels::packing_wanted(m); };
+  // Packed copies, and plain copies of what is still in the mapped file; matrices made at load (own_matrix) are
+  // already in huge-page memory.
   auto bytes = [&](const MatView& m) -> size_t {
-    if (packs(m)) return kernels::bf16_pairs_bytes(m.rows, m.cols);
+    if (packs(m)) return kernels::packed_bytes(m);
     return owns(m.data) ? 0 : (m.n_bytes() + 63) / 64 * 64;
   };
   size_t total = 0;
   for (const MatView* m : mats) total += bytes(*m);
   // The copy is anonymous memory while the mapping is page cache the kernel can drop: a model whose matrices
-  // take more than half of the RAM stays mapped (and bf16 prefill packs per call) rather than risk swapping.
+  // take more than half of the RAM stays mapped (and its kernels unpack per call) rather than risk swapping.
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (total == 0 || (pages > 0 && page > 0 && total > size_t(pages) * size_t(page) / 2)) return;
   auto mem = AnonymousMemory::allocate(total);
@@ -115,8 +114,8 @@ void Glm4Weights::make_resident(kernels::ThreadPool* pool, bool pack_bf16) {
     const size_t n = bytes(*m);
     if (n == 0) continue;
     if (packs(*m)) {
-      kernels::pack_bf16_pairs(*m, reinterpret_cast<uint32_t*>(at), pool);
-      m->bf16_pairs = reinterpret_cast<const uint32_t*>(at);
+      kernels::pack_matrix(*m, at, pool);
+      m->packed = at;
     } else {
       const MatView src = *m;
       parallel_rows(pool, src.rows, [&](int64_t b, int64_t e) {
@@ -275,7 +274,7 @@ Result<Glm4Weights> Glm4Weights::from_store(const Glm4Config& c, TensorStore sto
 #undef GLM_BIND_TO
     w.layers_.push_back(L);
   }
-  if (opt.resident_matrices) w.make_resident(opt.pool, opt.pack_bf16);
+  if (opt.resident_matrices) w.make_resident(opt.pool, opt.pack_matrices);
   return w;
 }
 
@@ -320,7 +319,7 @@ struct Rng {
 }  // namespace
 
 Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed, kernels::ThreadPool* pool,
-                                bool pack_bf16) {
+                                bool pack_matrices) {
   Glm4Weights w;
   w.config_ = c;
   uint64_t tensor_seed = seed;
@@ -372,7 +371,7 @@ Glm4Weights Glm4Weights::random(const Glm4Config& c, DType dtype, uint64_t seed,
     L.post_ffn_norm = norm(c.n_embd);
     w.layers_.push_back(L);
   }
-  w.make_resident(pool, pack_bf16);
+  w.make_resident(pool, pack_matrices);
   return w;
 }
 

@@ -87,9 +87,9 @@ struct WeightOptions {
   // unaligned row ranges are asked for) and the kernel can drop them. Skipped when the copies would take more
   // than half of the physical memory.
   bool resident_matrices = true;
-  // With resident_matrices, bf16 matrices are copied in the AVX-512 BF16 kernels' layout instead
-  // (MatView::bf16_pairs, made once here instead of per prefill call) when the CPU has those kernels.
-  bool pack_bf16 = true;
+  // With resident_matrices, matrices are copied in their kernels' own layout instead (MatView::packed, made
+  // once here instead of unpacked per call) where the CPU has those kernels (kernels::packing_wanted).
+  bool pack_matrices = true;
 };
 
 class Glm4Weights {
@@ -101,9 +101,9 @@ class Glm4Weights {
   static Result<Glm4Weights> from_store(const Glm4Config& config, TensorStore store, bool gguf_names,
                                         const WeightOptions& opt = {});
   // Random weights (N(0, 0.02) matrices, norms near 1), built in memory, for benchmarks and tests.
-  // Its matrices are made in huge-page memory; pack_bf16 as WeightOptions::pack_bf16.
+  // Its matrices are made in huge-page memory; pack_matrices as WeightOptions::pack_matrices.
   static Glm4Weights random(const Glm4Config& config, DType dtype, uint64_t seed, kernels::ThreadPool* pool,
-                            bool pack_bf16 = true);
+                            bool pack_matrices = true);
 
   Glm4Weights(Glm4Weights&&) = default;
   Glm4Weights& operator=(Glm4Weights&&) = default;
@@ -120,7 +120,7 @@ class Glm4Weights {
   Glm4Weights() = default;
   const float* own_f32(std::vector<float> v);
   MatView own_matrix(DType dtype, int64_t rows, int64_t cols);
-  void make_resident(kernels::ThreadPool* pool, bool pack_bf16);  // WeightOptions::resident_matrices
+  void make_resident(kernels::ThreadPool* pool, bool pack_matrices);  // WeightOptions::resident_matrices
   bool owns(const void* p) const;  // p lies in owned_matrices_
 
   Glm4Config config_;

@@ -173,7 +173,8 @@ void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, cons
       isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, c.q8, n_tok, y, ldy, r0, r1);
       return;
     case Path::bf16:
-      isa_impl::gemm_bf16(base, w.row_bytes, w.cols, w.bf16_pairs, c.bf, n_tok, y, ldy, r0, r1);
+      isa_impl::gemm_bf16(base, w.row_bytes, w.cols, static_cast<const uint32_t*>(w.packed), c.bf, n_tok, y, ldy, r0,
+                          r1);
       return;
     case Path::f32:
       rows_float(level, w, x, ldx, n_tok, y, ldy, r0, r1);
@@ -187,21 +188,26 @@ void check_view(const MatView& w) {
 }
 }  // namespace
 
-bool bf16_pairs_wanted() { return isa() == Isa::avx512 && has_avx512_bf16(); }
+bool packing_wanted(const MatView& w) {
+  if (isa() != Isa::avx512) return false;
+  if (w.dtype == DType::bf16) return has_avx512_bf16() && w.cols % 2 == 0;
+  return false;
+}
 
 namespace {
 int64_t gemm_blocks(int64_t rows) { return (rows + isa_impl::kGemmRows - 1) / isa_impl::kGemmRows; }
 }  // namespace
 
-size_t bf16_pairs_bytes(int64_t rows, int64_t cols) {
-  return size_t(gemm_blocks(rows)) * size_t(cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
+size_t packed_bytes(const MatView& w) {
+  return size_t(gemm_blocks(w.rows)) * size_t(w.cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
 }
 
-void pack_bf16_pairs(const MatView& w, uint32_t* out, ThreadPool* pool) {
-  GLM_CHECK(w.dtype == DType::bf16 && w.cols % 2 == 0 && bf16_pairs_wanted());
+void pack_matrix(const MatView& w, void* out, ThreadPool* pool) {
+  GLM_CHECK(packing_wanted(w));
   const int64_t blocks = gemm_blocks(w.rows);
   auto run = [&](int64_t b, int64_t e) {
-    isa_impl::pack_bf16_pairs(static_cast<const uint8_t*>(w.data), w.row_bytes, w.rows, w.cols, b, e, out);
+    isa_impl::pack_bf16_pairs(static_cast<const uint8_t*>(w.data), w.row_bytes, w.rows, w.cols, b, e,
+                              static_cast<uint32_t*>(out));
   };
   if (pool && pool->n_threads() > 1) pool->parallel_for(blocks, 16, run);
   else run(0, blocks);
@@ -236,7 +242,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   }
   // Dynamic chunks: on a shared machine a descheduled worker's rows are taken over by the others.
   const int nth = pool.n_threads();
-  const bool blocks = n_tok >= isa_impl::kGemmMinTokens || (path == Path::bf16 && w.bf16_pairs);
+  const bool blocks = n_tok >= isa_impl::kGemmMinTokens || (path == Path::bf16 && w.packed);
   const int64_t align = blocks ? isa_impl::kGemmRows : 16;
   int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / align) * align;
   if (chunk < align) chunk = align;

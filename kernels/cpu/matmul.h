@@ -26,10 +26,12 @@ struct MatView {
   int64_t cols = 0;
   const void* data = nullptr;
   size_t row_bytes = 0;
-  // bf16 only, optional: the same matrix rearranged once (pack_bf16_pairs) into the AVX-512 BF16 kernels' own
-  // layout, read instead of `data` by prefill and decode, which then pack nothing per call. Blocks of 32 rows,
-  // each [cols / 2 column pairs][32 rows] of 32-bit (k even, k odd) bf16 pairs; the last block zero-padded.
-  const uint32_t* bf16_pairs = nullptr;
+  // Optional: the same matrix rearranged once (pack_matrix, at load) into its kernels' own layout, read instead
+  // of `data` by prefill and decode (row ranges aligned to the layout's row groups), which then unpack less per
+  // call. bf16 (AVX-512 BF16): blocks of 32 rows, each [cols / 2 column pairs][32 rows] of 32-bit (k even, k odd)
+  // pairs. q4_k / q6_k (VNNI): groups of 16 rows interleaved per super-block, so that one int8 dot-product
+  // instruction covers 4 columns of 16 rows, with the sub-block scales unpacked. Last group zero-padded.
+  const void* packed = nullptr;
 
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + size_t(r) * row_bytes; }
   size_t n_bytes() const { return size_t(rows) * row_bytes; }
@@ -43,13 +45,14 @@ enum class MatmulActs {
             // them) as f32.
 };
 
-// Whether bf16 matrices are worth packing (MatView::bf16_pairs): the CPU has AVX-512 BF16.
-bool bf16_pairs_wanted();
-// Bytes (64-byte multiple) that pack_bf16_pairs writes for a rows x cols bf16 matrix (cols even).
-size_t bf16_pairs_bytes(int64_t rows, int64_t cols);
-// Writes w (bf16, cols even) in the bf16_pairs layout to out (64-byte aligned, bf16_pairs_bytes long),
-// splitting the blocks over pool (may be null). Requires bf16_pairs_wanted().
-void pack_bf16_pairs(const MatView& w, uint32_t* out, ThreadPool* pool);
+// Whether w is worth packing (MatView::packed) on this CPU: bf16 (cols even) with AVX-512 BF16, q4_k / q6_k with
+// AVX-512 VNNI.
+bool packing_wanted(const MatView& w);
+// Bytes (64-byte multiple) that pack_matrix writes for w.
+size_t packed_bytes(const MatView& w);
+// Writes w in its packed layout to out (64-byte aligned, packed_bytes long), splitting the row groups over pool
+// (may be null). Requires packing_wanted(w).
+void pack_matrix(const MatView& w, void* out, ThreadPool* pool);
 
 // y[t * ldy + o] = sum_k x[t * ldx + k] * W[o][k] for t < n_tok, o < w.rows.
 void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy, ThreadPool& pool,

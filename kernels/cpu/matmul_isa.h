@@ -68,7 +68,7 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
 void gemm_bf16(const uint8_t* w, size_t row_bytes, int64_t cols, const uint32_t* packed, const uint16_t* xb,
                int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 // Blocks [block_begin, block_end) of kGemmRows rows of a bf16 matrix into out, in the layout of
-// MatView::bf16_pairs (out points at block 0).
+// MatView::packed for bf16 (out points at block 0).
 void pack_bf16_pairs(const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t block_begin,
                      int64_t block_end, uint32_t* out);
 // x (n_tok rows of cols floats, stride ldx) rounded to bf16, nearest even, into out[n_tok][cols].

@@ -168,7 +168,7 @@ WeightOptions cpu_weight_options(const EngineOptions& opt, std::optional<kernels
   WeightOptions w;
   w.matmul_dtype = matmul_dtype;
   w.pool = pool;
-  w.pack_bf16 = !opt.exact_matmul;
+  w.pack_matrices = !opt.exact_matmul;
   return w;
 }
 

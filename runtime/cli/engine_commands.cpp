@@ -379,7 +379,7 @@ int cmd_bench_engine(const Argv& argv) {
     c.eos_token_ids = {};
     if (Status v = c.validate(); !v) return fail_error(v.error());
     const WeightOptions wopt = cpu_weight_options(opt, std::nullopt, pool.get());
-    Glm4Weights w = Glm4Weights::random(c, dt, 1, wopt.pool, wopt.pack_bf16);
+    Glm4Weights w = Glm4Weights::random(c, dt, 1, wopt.pool, wopt.pack_matrices);
     weight_bytes = w.decode_bytes();
     auto e = make_cpu_engine(std::move(w), opt, std::move(pool));
     if (!e) return fail_error(e.error());

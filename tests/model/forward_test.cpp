@@ -145,7 +145,7 @@ TEST(ResidentMatrices, SameLogitsAsTheMappedFile) {
   auto logits = [&](bool resident, bool exact, std::optional<kernels::DType> q) {
     WeightOptions wopt;
     wopt.resident_matrices = resident;
-    wopt.pack_bf16 = !exact;
+    wopt.pack_matrices = !exact;
     wopt.matmul_dtype = q;
     std::vector<float> l(ids.size() * size_t(cfg.n_vocab));
     auto w = Glm4Weights::load(dir, wopt);

@@ -198,22 +198,22 @@ TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
   EXPECT_EQ(covered, 100);
 }
 
-// Weights packed at load (MatView::bf16_pairs) against the same weights packed per call: the GEMM is the same
+// Weights packed at load (MatView::packed) against the same weights packed per call: the GEMM is the same
 // arithmetic in the same order (bit-identical); decode sums in another order (within float rounding). Row
 // ranges that start off a block boundary fall back to the rows; threads split on block boundaries.
 TEST(MatmulTest, Bf16PairsMatchRowLayout) {
-  if (!bf16_pairs_wanted()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU: nothing reads packed bf16 pairs";
+  if (!has_avx512_bf16() || isa() != Isa::avx512) GTEST_SKIP() << "no AVX-512 BF16 on this CPU: nothing reads packed bf16 pairs";
   std::mt19937 rng(21);
   std::normal_distribution<float> nd(0, 1);
   ThreadPool three(3);
   for (int64_t cols : {2, 34, 96, 1030}) {
     for (int64_t rows : {3, 32, 45, 130}) {
       Mat m = random_mat(DType::bf16, rows, cols, rng);
-      std::vector<uint8_t> buf(bf16_pairs_bytes(rows, cols) + 64);
-      auto* packed = reinterpret_cast<uint32_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
-      pack_bf16_pairs(m.view, packed, &three);
+      std::vector<uint8_t> buf(packed_bytes(m.view) + 64);
+      auto* packed = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+      pack_matrix(m.view, packed, &three);
       MatView pv = m.view;
-      pv.bf16_pairs = packed;
+      pv.packed = packed;
       for (int n_tok : {1, 2, 3, 7, 8, 13, 25}) {
         std::vector<float> x(static_cast<size_t>(n_tok * cols));
         for (auto& v : x) v = nd(rng);

@@ -170,7 +170,7 @@ void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, cons
   const auto* base = static_cast<const uint8_t*>(w.data);
   switch (path) {
     case Path::int8:
-      isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, c.q8, n_tok, y, ldy, r0, r1);
+      isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, w.packed, c.q8, n_tok, y, ldy, r0, r1);
       return;
     case Path::bf16:
       isa_impl::gemm_bf16(base, w.row_bytes, w.cols, static_cast<const uint32_t*>(w.packed), c.bf, n_tok, y, ldy, r0,
@@ -191,6 +191,7 @@ void check_view(const MatView& w) {
 bool packing_wanted(const MatView& w) {
   if (isa() != Isa::avx512) return false;
   if (w.dtype == DType::bf16) return has_avx512_bf16() && w.cols % 2 == 0;
+  if (w.dtype == DType::q4_k || w.dtype == DType::q6_k) return has_vnni();
   return false;
 }
 
@@ -199,15 +200,20 @@ int64_t gemm_blocks(int64_t rows) { return (rows + isa_impl::kGemmRows - 1) / is
 }  // namespace
 
 size_t packed_bytes(const MatView& w) {
+  if (w.dtype != DType::bf16) return isa_impl::k_packed_bytes(int(w.dtype), w.rows, w.cols);
   return size_t(gemm_blocks(w.rows)) * size_t(w.cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
 }
 
 void pack_matrix(const MatView& w, void* out, ThreadPool* pool) {
   GLM_CHECK(packing_wanted(w));
-  const int64_t blocks = gemm_blocks(w.rows);
+  const bool bf16 = w.dtype == DType::bf16;
+  const auto* src = static_cast<const uint8_t*>(w.data);
+  const int64_t blocks = bf16 ? gemm_blocks(w.rows) : (w.rows + 15) / 16;
   auto run = [&](int64_t b, int64_t e) {
-    isa_impl::pack_bf16_pairs(static_cast<const uint8_t*>(w.data), w.row_bytes, w.rows, w.cols, b, e,
-                              static_cast<uint32_t*>(out));
+    if (bf16)
+      isa_impl::pack_bf16_pairs(src, w.row_bytes, w.rows, w.cols, b, e, static_cast<uint32_t*>(out));
+    else
+      isa_impl::pack_k16(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
   };
   if (pool && pool->n_threads() > 1) pool->parallel_for(blocks, 16, run);
   else run(0, blocks);

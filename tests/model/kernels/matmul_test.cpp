@@ -198,17 +198,22 @@ TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
   EXPECT_EQ(covered, 100);
 }
 
-// Weights packed at load (MatView::packed) against the same weights packed per call: the GEMM is the same
+// Weights packed at load (MatView::packed) against the same weights unpacked per call: the GEMM is the same
 // arithmetic in the same order (bit-identical); decode sums in another order (within float rounding). Row
 // ranges that start off a block boundary fall back to the rows; threads split on block boundaries.
-TEST(MatmulTest, Bf16PairsMatchRowLayout) {
-  if (!has_avx512_bf16() || isa() != Isa::avx512) GTEST_SKIP() << "no AVX-512 BF16 on this CPU: nothing reads packed bf16 pairs";
+TEST(MatmulTest, PackedMatchesRowLayout) {
   std::mt19937 rng(21);
   std::normal_distribution<float> nd(0, 1);
   ThreadPool three(3);
-  for (int64_t cols : {2, 34, 96, 1030}) {
+  for (DType t : {DType::bf16, DType::q4_k, DType::q6_k})
+  for (int64_t cols : {2, 34, 96, 256, 768, 1030}) {
+    if (cols % dtype_block(t) != 0) continue;
     for (int64_t rows : {3, 32, 45, 130}) {
-      Mat m = random_mat(DType::bf16, rows, cols, rng);
+      Mat m = random_mat(t, rows, cols, rng);
+      if (!packing_wanted(m.view)) {
+        std::cerr << "[ skip ] " << dtype_name(t) << ": this CPU has no kernels that read it packed\n";
+        break;
+      }
       std::vector<uint8_t> buf(packed_bytes(m.view) + 64);
       auto* packed = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
       pack_matrix(m.view, packed, &three);
@@ -226,13 +231,15 @@ TEST(MatmulTest, Bf16PairsMatchRowLayout) {
                        std::min<int64_t>(5, rows));
         if (rows > 5)
           matmul_rows_at(Isa::avx512, MatmulActs::compact, pv, x.data(), cols, n_tok, d.data(), rows, 5, rows);
-        EXPECT_EQ(b, c) << "threads, cols " << cols << " rows " << rows << " n_tok " << n_tok;
+        EXPECT_EQ(b, c) << dtype_name(t) << " threads, cols " << cols << " rows " << rows << " n_tok " << n_tok;
         for (size_t i = 0; i < a.size(); ++i) {
           if (n_tok >= 8) {
-            ASSERT_EQ(a[i], b[i]) << "GEMM, cols " << cols << " rows " << rows << " n_tok " << n_tok << " at " << i;
+            ASSERT_EQ(a[i], b[i]) << dtype_name(t) << " GEMM, cols " << cols << " rows " << rows << " n_tok "
+                                  << n_tok << " at " << i;
           } else {
-            ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << "decode, cols " << cols << " rows " << rows
-                                                                  << " n_tok " << n_tok << " at " << i;
+            ASSERT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << dtype_name(t) << " decode, cols " << cols
+                                                                  << " rows " << rows << " n_tok " << n_tok
+                                                                  << " at " << i;
           }
           ASSERT_NEAR(d[i], a[i], 1e-4 * (1 + std::fabs(a[i]))) << "split at 5, cols " << cols << " rows " << rows;
         }

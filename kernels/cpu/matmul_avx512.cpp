@@ -97,7 +97,8 @@ struct LoadQ4_K {
     const __m512i sh = _mm512_set1_epi32(4 * (j & 1)), nib = _mm512_set1_epi32(15);
     for (int h = 0; h < 2; ++h) {
       const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * h)));
-      const __m512 f = _mm512_sub_ps(_mm512_mul_ps(ds, _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srlv_epi32(v, sh), nib))), dm);
+      const __m512i q4 = _mm512_and_si512(_mm512_srlv_epi32(v, sh), nib);
+      const __m512 f = _mm512_sub_ps(_mm512_mul_ps(ds, _mm512_cvtepi32_ps(q4)), dm);
       (h ? hi : lo) = f;
     }
   }
@@ -116,8 +117,9 @@ struct LoadQ6_K {
     for (int k = 0; k < 2; ++k) {
       const __m512i l = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + 16 * k)));
       const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qh + 16 * k)));
+      const __m512i top = _mm512_and_si512(_mm512_srlv_epi32(u, shh), _mm512_set1_epi32(3));
       const __m512i q = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi32(l, sl), _mm512_set1_epi32(15)),
-                                        _mm512_slli_epi32(_mm512_and_si512(_mm512_srlv_epi32(u, shh), _mm512_set1_epi32(3)), 4));
+                                        _mm512_slli_epi32(top, 4));
       const __m512 f = _mm512_mul_ps(_mm512_set1_ps(d * float(sc[2 * j + k])),
                                      _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(32))));
       (k ? hi : lo) = f;

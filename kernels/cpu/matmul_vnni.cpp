@@ -231,7 +231,8 @@ inline __m256i q4k_scale_words(const uint8_t* b) {
   const __m128i low = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
   const __m128i top = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
   const __m128i nibs = _mm_mask_blend_epi8(0xF000, low, _mm_srli_epi16(low, 4));  // mins 4-7: the high nibbles
-  const __m128i lo6 = _mm_and_si128(nibs, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  const __m128i lo6 =
+      _mm_and_si128(nibs, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
   const __m128i hi2 = _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30));
   return _mm256_cvtepu8_epi16(_mm_or_si128(lo6, hi2));
 }
@@ -488,7 +489,8 @@ struct Q4KPack {           // 16 rows × one super-block (37 cache lines)
   uint8_t sc[8][16];       // sub-block j's 6-bit scale of each row
   uint8_t m[4][16][2];     // the mins of sub-blocks 2i and 2i + 1 of each row, side by side (one s16 pair per lane)
   uint16_t d[16], dmin[16];
-  uint8_t qs[8][4][64];    // sub-block j, p < 4: row r's bytes 4r + e: low nibble column 32j + 4p + e, high 32j + 16 + 4p + e
+  uint8_t qs[8][4][64];    // sub-block j, p < 4: row r's bytes 4r + e: low nibble column 32j + 4p + e,
+                           // high nibble column 32j + 16 + 4p + e
 };
 static_assert(sizeof(Q4KPack) % 64 == 0);
 
@@ -547,7 +549,8 @@ void pack_k16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nsb, int6
           p->c[i / 4].sc[i % 4][r] = int8_t(b[192 + i]);
           for (int pp = 0; pp < 2; ++pp)
             for (int e = 0; e < 4; ++e)
-              p->c[i / 4].q[i % 4].ql[pp][4 * r + e] = uint8_t((q[16 * i + 4 * pp + e] & 15) | (q[16 * i + 8 + 4 * pp + e] & 15) << 4);
+              p->c[i / 4].q[i % 4].ql[pp][4 * r + e] =
+                  uint8_t((q[16 * i + 4 * pp + e] & 15) | (q[16 * i + 8 + 4 * pp + e] & 15) << 4);
           for (int e = 0; e < 4; ++e) {
             uint8_t h = 0;
             for (int qq = 0; qq < 4; ++qq) h = uint8_t(h | (q[16 * i + 4 * qq + e] >> 4) << (2 * qq));
@@ -558,6 +561,18 @@ void pack_k16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nsb, int6
       }
     }
   }
+}
+
+// The four quads of 16-block i of a Q6KPack as unsigned 6-bit codes (q[qq]: columns 16i + 4qq + e of each row).
+inline void q6_codes(const Q6KPack* p, int i, __m512i q[4]) {
+  const __m512i nib = _mm512_set1_epi8(15), b45 = _mm512_set1_epi8(0x30);
+  const auto& b = p->c[i / 4].q[i % 4];
+  const __m512i l0 = _mm512_load_si512(b.ql[0]), l1 = _mm512_load_si512(b.ql[1]), h = _mm512_load_si512(b.qh);
+  q[0] = _mm512_or_si512(_mm512_and_si512(l0, nib), _mm512_and_si512(_mm512_slli_epi16(h, 4), b45));
+  q[1] = _mm512_or_si512(_mm512_and_si512(l1, nib), _mm512_and_si512(_mm512_slli_epi16(h, 2), b45));
+  q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), nib), _mm512_and_si512(h, b45));
+  q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), nib),
+                         _mm512_and_si512(_mm512_srli_epi16(h, 2), b45));
 }
 
 inline __m512i bcast4(const int8_t* p) {
@@ -592,8 +607,8 @@ inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* y,
     for (int i = 0; i < 4; ++i) {
       int32_t pair;
       __builtin_memcpy(&pair, x.bsum32 + 2 * i, 4);
-      msum = _mm512_dpwssd_epi32(msum, _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->m[i]))),
-                                 _mm512_set1_epi32(pair));
+      const __m512i m = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->m[i])));
+      msum = _mm512_dpwssd_epi32(msum, m, _mm512_set1_epi32(pair));
     }
     const __m512 dx = _mm512_set1_ps(x.d);
     const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->d))), dx);
@@ -605,7 +620,6 @@ inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* y,
 }
 
 inline void gemv16_q6k(const Q6KPack* p, int64_t nsb, const KGroup* g, float* y, __mmask16 mask) {
-  const __m512i nib = _mm512_set1_epi8(15), b45 = _mm512_set1_epi8(0x30);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s, ++p) {
     const KGroup& x = g[s];
@@ -613,17 +627,12 @@ inline void gemv16_q6k(const Q6KPack* p, int64_t nsb, const KGroup* g, float* y,
 #pragma GCC unroll 16
     for (int i = 0; i < 16; ++i) {
       const int8_t* xi = x.q + 16 * i;
-      const __m512i l0 = _mm512_load_si512(p->c[i / 4].q[i % 4].ql[0]), l1 = _mm512_load_si512(p->c[i / 4].q[i % 4].ql[1]);
-      const __m512i h = _mm512_load_si512(p->c[i / 4].q[i % 4].qh);
-      const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l0, nib), _mm512_and_si512(_mm512_slli_epi16(h, 4), b45));
-      const __m512i q1 = _mm512_or_si512(_mm512_and_si512(l1, nib), _mm512_and_si512(_mm512_slli_epi16(h, 2), b45));
-      const __m512i q2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), nib), _mm512_and_si512(h, b45));
-      const __m512i q3 =
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), nib), _mm512_and_si512(_mm512_srli_epi16(h, 2), b45));
-      __m512i sa = _mm512_dpbusd_epi32(_mm512_set1_epi32(x.q6off[i]), q0, bcast4(xi));
-      __m512i sb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q1, bcast4(xi + 4));
-      sa = _mm512_dpbusd_epi32(sa, q2, bcast4(xi + 8));
-      sb = _mm512_dpbusd_epi32(sb, q3, bcast4(xi + 12));
+      __m512i q[4];
+      q6_codes(p, i, q);
+      __m512i sa = _mm512_dpbusd_epi32(_mm512_set1_epi32(x.q6off[i]), q[0], bcast4(xi));
+      __m512i sb = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(xi + 4));
+      sa = _mm512_dpbusd_epi32(sa, q[2], bcast4(xi + 8));
+      sb = _mm512_dpbusd_epi32(sb, q[3], bcast4(xi + 12));
       const __m512i sc = _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p->c[i / 4].sc[i % 4])));
       isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(_mm512_add_epi32(sa, sb), sc));
     }
@@ -656,10 +665,9 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
         }
         const __m512 ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_load_si128(
                                                reinterpret_cast<const __m128i*>(p->sc[j])))));
-        __m128i mj = _mm_setzero_si128();  // row r's min of sub-block j: byte j % 2 of pair r
-        alignas(16) uint8_t mb[16];
+        alignas(16) uint8_t mb[16];  // row r's min of sub-block j: byte j % 2 of pair r
         for (int r = 0; r < 16; ++r) mb[r] = p->m[j / 2][r][j % 2];
-        mj = _mm_load_si128(reinterpret_cast<const __m128i*>(mb));
+        const __m128i mj = _mm_load_si128(reinterpret_cast<const __m128i*>(mb));
         const __m512 mn = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mj)));
         _mm512_storeu_ps(b.d, ds);
         _mm512_storeu_ps(b.d_hi, ds);
@@ -670,27 +678,21 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
     } else {
       const auto* p = reinterpret_cast<const Q6KPack*>(packed) + g * nsb + s;
       const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->d)));
-      const __m512i b45 = _mm512_set1_epi8(0x30), off = _mm512_set1_epi8(32);
+      const __m512i off = _mm512_set1_epi8(32);
       for (int j = 0; j < 8; ++j) {
         PackedBlock& b = pk[8 * s + j];
         for (int h = 0; h < 2; ++h) {
           const int i = 2 * j + h;
-          const __m512i l0 = _mm512_load_si512(p->c[i / 4].q[i % 4].ql[0]), l1 = _mm512_load_si512(p->c[i / 4].q[i % 4].ql[1]);
-          const __m512i hb = _mm512_load_si512(p->c[i / 4].q[i % 4].qh);
-          const __m512i q[4] = {
-              _mm512_or_si512(_mm512_and_si512(l0, nib), _mm512_and_si512(_mm512_slli_epi16(hb, 4), b45)),
-              _mm512_or_si512(_mm512_and_si512(l1, nib), _mm512_and_si512(_mm512_slli_epi16(hb, 2), b45)),
-              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), nib), _mm512_and_si512(hb, b45)),
-              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), nib),
-                              _mm512_and_si512(_mm512_srli_epi16(hb, 2), b45))};
+          __m512i q[4];
+          q6_codes(p, i, q);
           __m512i sum = _mm512_setzero_si512();
           for (int qq = 0; qq < 4; ++qq) {
             const __m512i w = _mm512_sub_epi8(q[qq], off);  // signed, as unpack_row<WQ6K>
             _mm512_storeu_si512(b.w[4 * h + qq], w);
             sum = _mm512_dpbusd_epi32(sum, ones, w);
           }
-          const __m512 ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                                                 _mm_load_si128(reinterpret_cast<const __m128i*>(p->c[i / 4].sc[i % 4])))));
+          const __m128i sc = _mm_load_si128(reinterpret_cast<const __m128i*>(p->c[i / 4].sc[i % 4]));
+          const __m512 ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
           const __m512i corr = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7);
           _mm512_storeu_ps(h ? b.d_hi : b.d, ds);
           _mm512_storeu_si512(h ? b.corr_hi : b.corr, corr);

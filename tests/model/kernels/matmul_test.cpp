@@ -151,7 +151,8 @@ TEST(QuantizeTest, KQuantErrorsAreWithinTheirStep) {
       // Largest sub-block range in the super-block: the unit of the 6-/8-bit scale steps.
       float big = 0;
       for (int j = 0; j < 256; ++j) big = std::max(big, std::fabs(x[size_t((s * sub / 256) * 256 + j)]));
-      const float step = t == DType::q4_k ? (hi - lo) / 15 + 2 * big / 15 / 63 : 2 * std::max(hi, -lo) / 32 + big / 32 / 127;
+      const float step =
+          t == DType::q4_k ? (hi - lo) / 15 + 2 * big / 15 / 63 : 2 * std::max(hi, -lo) / 32 + big / 32 / 127;
       for (int j = 0; j < sub; ++j) {
         const size_t i = size_t(s * sub + j);
         EXPECT_LE(std::fabs(x[i] - y[i]), step + (t == DType::q4_k ? big / 63 : 0.0f)) << dtype_name(t) << " at " << i;

@@ -13,6 +13,7 @@ else
   echo "bench: ../shared/data absent, skipping the tokenizer benchmark" >&2
 fi
 "$build/glm-agent" bench engine || echo '{"bench":"engine","error":"failed"}'
+"$build/glm-agent" bench matmul || echo '{"bench":"matmul","error":"failed"}'
 if [ -n "${LLAMA_BENCH:-}" ]; then  # the llama.cpp peer: a llama-bench you built (see bench/engine_vs_llamacpp.py)
   "$py" "$here/bench/engine_vs_llamacpp.py" --llama-bench "$LLAMA_BENCH" --glm-agent "$build/glm-agent" ||
     echo '{"bench":"engine_vs_llamacpp","error":"failed"}'

@@ -27,6 +27,7 @@ int cmd_chat(const Argv& argv);
 int cmd_logits(const Argv& argv);
 int cmd_generate(const Argv& argv);
 int cmd_bench_engine(const Argv& argv);
+int cmd_bench_matmul(const Argv& argv);  // runtime/cli/bench_matmul_command.cpp
 int cmd_convert(const Argv& argv);
 
 // Grammar commands (runtime/cli/grammar_commands.cpp): `grammar test`, `grammar bench`.

@@ -22,11 +22,11 @@ commands:
   tokenize (--model DIR | --tokenizer FILE) [--no-special] [--jsonl] < text
   generate [--model DIR] (--prompt TEXT | --ids CSV) [--max-tokens N] [--temperature T] [--seed S] ...
   logits --model DIR --ids CSV [--all] [--exact]   (--exact: f32 activations in every matmul, the reference)
-  convert --model DIR --out FILE.gguf [--type q8_0|q4_0|f16|bf16|f32]   safetensors -> GGUF
+  convert --model DIR --out FILE.gguf [--type q8_0|q4_0|q4_k|q6_k|f16|bf16|f32]   safetensors -> GGUF
   grammar test|bench ...                          grammar-constrained decoding tools
   lua [--limits JSON] (FILE | --batch FILE.jsonl) run Lua in the tool sandbox
   chat-render --model DIR|--tokenizer FILE < conversation.json   render a conversation to ids
-  bench tokenizer|engine|grammar|lua ...          benchmarks printing JSON
+  bench tokenizer|engine|matmul|grammar|lua ...   benchmarks printing JSON
 
 exit codes: 0 success, 1 the task or input failed, 2 usage error, 130 interrupted
 )";
@@ -37,10 +37,11 @@ struct Command {
 };
 
 int cmd_bench(const glm::cli::Argv& argv) {
-  if (argv.empty()) return glm::cli::fail(glm::cli::kExitUsage, "bench needs a target: tokenizer | engine | grammar | lua");
+  if (argv.empty()) return glm::cli::fail(glm::cli::kExitUsage, "bench needs a target: tokenizer | engine | matmul | grammar | lua");
   glm::cli::Argv rest(argv.begin() + 1, argv.end());
   if (argv[0] == "tokenizer") return glm::cli::cmd_bench_tokenizer(rest);
   if (argv[0] == "engine") return glm::cli::cmd_bench_engine(rest);
+  if (argv[0] == "matmul") return glm::cli::cmd_bench_matmul(rest);
   if (argv[0] == "lua") return glm::cli::cmd_bench_lua(rest);
   if (argv[0] == "grammar") {
     glm::cli::Argv g{"bench"};

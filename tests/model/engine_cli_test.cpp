@@ -124,5 +124,20 @@ TEST_F(EngineCliTest, BenchPrintsOneJsonObject) {
   EXPECT_GT(j["mem_bw_gb_s"].get<double>(), 0);
 }
 
+TEST_F(EngineCliTest, BenchMatmulPrintsBothLayouts) {
+  auto r = testing::run_command(bin_ + " bench matmul --types q4_k,f32 --cols 256 --mib 16 --repeat 1 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bench"], "matmul");
+  for (const char* where : {"cache", "memory"}) {
+    EXPECT_GT(j["types"]["q4_k"][where]["stored_gb_s"].get<double>(), 0) << where;
+    EXPECT_GT(j["types"]["f32"][where]["stored_gb_s"].get<double>(), 0) << where;
+    EXPECT_FALSE(j["types"]["f32"][where].contains("packed_gb_s")) << "f32 has no packed layout";
+  }
+  EXPECT_GT(j["types"]["q4_k"]["memory"]["share_stored"].get<double>(), 0);
+  EXPECT_EQ(testing::run_command(bin_ + " bench matmul --types q5_x 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(testing::run_command(bin_ + " bench matmul --cols 100 2>/dev/null").exit_code, 2);
+}
+
 }  // namespace
 }  // namespace glm

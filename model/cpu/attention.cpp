@@ -32,7 +32,9 @@ void attention(const AttnShape& s, const AttnContext* ctx, int n_tok, const floa
         kernels::axpy_f32(scores[size_t(t)], c.v + t * kv_dim + int64_t(j) * s.head_dim, oh, s.head_dim);
     }
   };
-  if (n_tasks * (ctx[0].n_ctx + 1) < 4096) {
+  // A unit (one key or value row of one head) is ~head_dim multiply-adds, tens of ns; waking the pool costs about a
+  // microsecond. Below ~512 units (a decode step's 16 heads over 32 positions) the calling thread does it alone.
+  if (n_tasks * (ctx[0].n_ctx + 1) < 512) {
     body(0, n_tasks);
     return;
   }

@@ -72,10 +72,8 @@ int32_t weight_offset(DType t) {
   }
 }
 
-// rows_packed: every row range the call reads starts on a packed 16-row group, so the row kernels' regrouped
-// q4_0 activations are not needed.
-void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool rows_packed,
-                   ActBuffer& b) {
+// regroup: also make the VNNI q4_0 row kernel's regrouped activations (one token, rows not packed).
+void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool regroup, ActBuffer& b) {
   if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
     b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
     isa_impl::group_k(int(wtype), x, ldx, n_tok, cols, b.k_groups.data());
@@ -118,7 +116,7 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
     }
   }
   b.q4_groups.clear();
-  if (wtype == DType::q4_0 && n_tok == 1 && !rows_packed) {
+  if (wtype == DType::q4_0 && n_tok == 1 && regroup) {
     b.q4_groups.resize(isa_impl::q4_groups_bytes(nb));
     isa_impl::regroup_q4(b.view(), nb, b.q4_groups.data());
   }
@@ -126,13 +124,14 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
 }
 
 // Which kernel family a call takes: the activations' form follows from the weights, the tokens and the CPU.
-enum class Path { f32, int8, bf16 };
+enum class Path { f32, int8, int8_avx2, bf16 };
 
 Path path_for(Isa level, MatmulActs acts, const MatView& w, int n_tok) {
-  if (acts != MatmulActs::compact || level != Isa::avx512) return Path::f32;
-  if (dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
-  if (w.dtype == DType::bf16 && w.cols % 2 == 0 && has_avx512_bf16())
-    return Path::bf16;
+  if (acts != MatmulActs::compact || level == Isa::scalar) return Path::f32;
+  if (level == Isa::avx512 && dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
+  if (level == Isa::avx512 && w.dtype == DType::bf16 && w.cols % 2 == 0 && has_avx512_bf16()) return Path::bf16;
+  // Without VNNI: q8_0 / q4_0 decode through AVX2's maddubs; prefill stays with the f32 GEMM kernels.
+  if ((w.dtype == DType::q8_0 || w.dtype == DType::q4_0) && n_tok < isa_impl::kGemmMinTokens) return Path::int8_avx2;
   return Path::f32;
 }
 
@@ -145,8 +144,9 @@ struct CompactActs {
 CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ldx, int n_tok, int64_t row_begin,
                          ActBuffer& b) {
   CompactActs c;
-  if (path == Path::int8) {
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, w.packed && row_begin % 16 == 0, b);
+  if (path == Path::int8 || path == Path::int8_avx2) {
+    const bool regroup = path == Path::int8 && !(w.packed && row_begin % 16 == 0);
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, regroup, b);
     c.q8 = b.view();
   } else if (path == Path::bf16) {
     b.bf.resize(size_t(n_tok * w.cols));
@@ -178,6 +178,9 @@ void rows_any(Path path, Isa level, const CompactActs& c, const MatView& w, cons
   switch (path) {
     case Path::int8:
       isa_impl::matmul_rows_vnni(int(w.dtype), base, w.row_bytes, w.cols, w.packed, c.q8, n_tok, y, ldy, r0, r1);
+      return;
+    case Path::int8_avx2:
+      isa_impl::matmul_rows_avx2_int8(int(w.dtype), base, w.row_bytes, w.cols, c.q8, n_tok, y, ldy, r0, r1);
       return;
     case Path::bf16:
       isa_impl::gemm_bf16(base, w.row_bytes, w.cols, static_cast<const uint32_t*>(w.packed), c.bf, n_tok, y, ldy, r0,

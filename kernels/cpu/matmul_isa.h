@@ -70,6 +70,11 @@ void pack16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const void* packed,
                       const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
+// dtype 3 (q8_0) or 4 (q4_0) on the stored rows with AVX2 only (maddubs), any n_tok; xq as for the VNNI kernels
+// (q4_0 reads corr; q4_groups, seed unused).
+void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
+                           float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+
 // bf16 weights (rows of cols bf16, cols even) against xb: n_tok rows of cols bf16 activations (acts_to_bf16);
 // rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (a GEMM from kGemmMinTokens on, per-row
 // dot products below). `packed` (may be null): the same weights as pack_bf16_pairs wrote them, read instead of

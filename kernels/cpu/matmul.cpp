@@ -24,6 +24,40 @@ void* isa_impl::thread_scratch(size_t bytes) {
   return b.p;
 }
 
+size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) { return size_t(n_tok) * size_t(cols / 256) * sizeof(isa_impl::KGroup); }
+
+void isa_impl::group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
+  auto* g = static_cast<isa_impl::KGroup*>(out);
+  static constexpr int kQ4kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int t = 0; t < n_tok; ++t)
+    for (int64_t s = 0; s < cols / 256; ++s, ++g) {
+      const float* xs = x + t * ldx + s * 256;
+      float amax = 0;
+      for (int i = 0; i < 256; ++i) {
+        const float a = __builtin_fabsf(xs[i]);
+        amax = a > amax ? a : amax;
+      }
+      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+      g->d = d;
+      int8_t q[256];
+      for (int i = 0; i < 256; ++i) {
+        const float r = xs[i] * id;  // round half away from zero, as the per-32 activations
+        q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
+      }
+      for (int i = 0; i < 16; ++i) {
+        int sum = 0;
+        for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
+        g->bsum16[i] = int16_t(sum);
+      }
+      for (int i = 0; i < 16; ++i) g->q6off[i] = -32 * g->bsum16[i];
+      for (int j = 0; j < 8; ++j) {
+        g->zero[j] = 0;
+        g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
+      }
+      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? kQ4kOrder[i] : i), 32);
+    }
+}
+
 namespace {
 void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                         int64_t row_begin, int64_t row_end) {
@@ -130,8 +164,8 @@ Path path_for(Isa level, MatmulActs acts, const MatView& w, int n_tok) {
   if (acts != MatmulActs::compact || level == Isa::scalar) return Path::f32;
   if (level == Isa::avx512 && dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
   if (level == Isa::avx512 && w.dtype == DType::bf16 && w.cols % 2 == 0 && has_avx512_bf16()) return Path::bf16;
-  // Without VNNI: q8_0 / q4_0 decode through AVX2's maddubs; prefill stays with the f32 GEMM kernels.
-  if ((w.dtype == DType::q8_0 || w.dtype == DType::q4_0) && n_tok < isa_impl::kGemmMinTokens) return Path::int8_avx2;
+  // Without VNNI: quantized decode through AVX2's maddubs; prefill stays with the f32 GEMM kernels.
+  if (dtype_is_blocked(w.dtype) && n_tok < isa_impl::kGemmMinTokens) return Path::int8_avx2;
   return Path::f32;
 }
 

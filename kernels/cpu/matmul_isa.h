@@ -51,9 +51,19 @@ struct ActQ8 {
 size_t q4_groups_bytes(int64_t nb);
 void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 
-// Bytes of group_k's output for n_tok tokens of cols (% 256 == 0) activations, and the quantization the
-// K-quant decode kernels read (dtype 5 q4_k or 6 q6_k): int8 per 256-super-block, as llama.cpp's Q8_K, in the
-// order the weights' bytes hold their elements, with the sums the mins and offsets need.
+// One token's activations of one 256-super-block as the K-quant decode kernels (VNNI and AVX2) read them:
+// quantized per 256, as llama.cpp's Q8_K, in the order the weights' bytes hold their elements, with the sums the
+// mins and offsets need. group_k makes them: n_tok × (cols / 256) of them (cols % 256 == 0), dtype 5 (q4_k) or 6
+// (q6_k), into out (k_groups_bytes long).
+struct KGroup {
+  int8_t q[256];       // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs bytes hold blocks 2c and 2c + 1
+                       // at their two nibbles, and 64 bytes two such pairs); q6_k: in order
+  int16_t bsum16[16];  // Σq of each 16 (in element order)
+  int16_t zero[8];     // so that one 256-bit load gives [0 × 8, bsum32], beside q4k_scale_words' [scales, mins]
+  int16_t bsum32[8];   // Σq of each 32 (in element order)
+  int32_t q6off[16];   // -32 · bsum16: the seed of a 16-block's sum against q6_k's unsigned codes
+  float d;             // amax / 127
+};
 size_t k_groups_bytes(int n_tok, int64_t cols);
 void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out);
 
@@ -70,8 +80,8 @@ void pack16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const void* packed,
                       const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
-// dtype 3 (q8_0) or 4 (q4_0) on the stored rows with AVX2 only (maddubs), any n_tok; xq as for the VNNI kernels
-// (q4_0 reads corr; q4_groups, seed unused).
+// dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k) on the stored rows with AVX2 only (maddubs), any n_tok; xq as
+// for the VNNI kernels (q4_0 reads corr; the K-quants k_groups; q4_groups, seed unused).
 void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                            float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 

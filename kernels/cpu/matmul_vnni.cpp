@@ -183,16 +183,6 @@ inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const 
 // sums per sub-block. These run when the matrix is not packed (mapped, too big to copy) or a row range does not
 // start on a 16-row group; the packed kernels below do about 2.5 times less work per weight.
 
-struct KGroup {
-  int8_t q[256];       // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs bytes hold blocks 2c and 2c + 1
-                       // at their two nibbles, and 64 bytes two such pairs); q6_k: in order
-  int16_t bsum16[16];  // Σq of each 16 (in element order)
-  int16_t zero[8];     // so that one 256-bit load gives [0 × 8, bsum32], beside q4k_scale_words' [scales, mins]
-  int16_t bsum32[8];   // Σq of each 32 (in element order)
-  int32_t q6off[16];   // -32 · bsum16: the seed of a 16-block's sum against q6_k's unsigned codes
-  float d;             // amax / 127
-};
-
 // Sub-block j's 6-bit scales (bytes 0-7 of *sc) and mins (of *m) of a q4_k super-block's 12 scale bytes.
 inline void q4k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
   uint32_t w0, w1, w2;
@@ -911,40 +901,6 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
       __builtin_memcpy(g[i].hi + 16 * b, xq.q + kb * 32 + 16, 16);
       for (int q = 0; q < 4; ++q) g[i].corr[4 * b + q] = xq.corr[kb * 8 + q] + xq.corr[kb * 8 + 4 + q];
       g[i].d[b] = xq.d[kb];
-    }
-}
-
-size_t k_groups_bytes(int n_tok, int64_t cols) { return size_t(n_tok) * size_t(cols / 256) * sizeof(KGroup); }
-
-void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
-  auto* g = static_cast<KGroup*>(out);
-  static constexpr int kQ4kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-  for (int t = 0; t < n_tok; ++t)
-    for (int64_t s = 0; s < cols / 256; ++s, ++g) {
-      const float* xs = x + t * ldx + s * 256;
-      float amax = 0;
-      for (int i = 0; i < 256; ++i) {
-        const float a = __builtin_fabsf(xs[i]);
-        amax = a > amax ? a : amax;
-      }
-      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
-      g->d = d;
-      int8_t q[256];
-      for (int i = 0; i < 256; ++i) {
-        const float r = xs[i] * id;  // round half away from zero, as the per-32 activations
-        q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
-      }
-      for (int i = 0; i < 16; ++i) {
-        int sum = 0;
-        for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
-        g->bsum16[i] = int16_t(sum);
-      }
-      for (int i = 0; i < 16; ++i) g->q6off[i] = -32 * g->bsum16[i];
-      for (int j = 0; j < 8; ++j) {
-        g->zero[j] = 0;
-        g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
-      }
-      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? kQ4kOrder[i] : i), 32);
     }
 }
 

@@ -6,20 +6,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/isa_common.h"
+
 namespace glm::kernels::isa_impl {
 namespace {
-
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  __builtin_memcpy(&v, p, 2);
-  return v;
-}
-inline float bf16f(uint16_t h) {
-  uint32_t u = uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &u, 4);
-  return f;
-}
 
 // load8(row, kb, j): weights 32kb + 8j .. +7 as f32.
 struct LoadF32 {
@@ -95,13 +85,6 @@ struct LoadQ6_K {
   static float at(const uint8_t*, int64_t) { return 0; }
 };
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 template <class L, int R, int T>
 inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
   __m256 acc[R][T];
@@ -120,7 +103,7 @@ inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int6
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
-      float s = hsum(acc[r][t]);
+      float s = hsum256(acc[r][t]);
       for (int64_t k = nb * 32; k < cols; ++k) s += L::at(w + r * rb, k) * x[t * ldx + k];
       y[t * ldy + r] = s;
     }

@@ -12,21 +12,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/isa_common.h"
+
 namespace glm::kernels::isa_impl {
 namespace {
-
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  __builtin_memcpy(&v, p, 2);
-  return v;
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // The exact int32 sums of one 32-block per 4-byte group.
 inline __m256i block_q8(const uint8_t* b, const int8_t* xq) {
@@ -61,21 +50,7 @@ float row_dot(const uint8_t* row, int64_t nb, const ActQ8& xq, int64_t t) {
     acc1 = step(kb + 1, acc1);
   }
   if (kb < nb) acc0 = step(kb, acc0);
-  return hsum(_mm256_add_ps(acc0, acc1));
-}
-
-// A q4_k super-block's eight 6-bit scales (bytes of *sc) and mins (*m) from its 12 scale bytes: j < 4 in the low 6
-// bits of s[j] and s[j + 4]; j >= 4 in s[j + 4]'s nibbles with the top 2 bits of s[j - 4] and s[j]. (The VNNI file
-// has its own copy: each ISA file keeps its code to itself.)
-inline void q4k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
-  uint32_t w0, w1, w2;
-  __builtin_memcpy(&w0, s, 4);
-  __builtin_memcpy(&w1, s + 4, 4);
-  __builtin_memcpy(&w2, s + 8, 4);
-  const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;
-  const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;
-  *sc = uint64_t(w0 & 0x3f3f3f3fu) | uint64_t(sc_hi) << 32;
-  *m = uint64_t(w1 & 0x3f3f3f3fu) | uint64_t(m_hi) << 32;
+  return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 // qs bytes 32c..32c+31 hold blocks 2c (low nibbles) and 2c + 1 (high); group_k put block j at kPos[j].
@@ -106,7 +81,7 @@ float row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
   }
   accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
   accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-  return hsum(acc) - _mm_cvtss_f32(accm);
+  return hsum256(acc) - _mm_cvtss_f32(accm);
 }
 
 // Elements 128h + 32p + l: 4 low bits from ql[64h + 32(p & 1) + l] (high nibble for p >= 2), 2 high bits from
@@ -136,7 +111,7 @@ float row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
     }
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(_cvtsh_ss(load_u16(b + 208)) * x.d), acc);
   }
-  return hsum(acc);
+  return hsum256(acc);
 }
 
 }  // namespace

@@ -10,21 +10,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "kernels/cpu/isa_common.h"
+
 namespace glm::kernels::isa_impl {
 namespace {
-
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  __builtin_memcpy(&v, p, 2);
-  return v;
-}
-
-inline float hsum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 struct Q8Pack;
 struct Q4Pack;
@@ -182,18 +171,6 @@ inline void gemv_row_q4(const uint8_t* row, int64_t nb, const Q4Group* g, const 
 // super-block instead of one per 32-block. q4_k's mins and q6_k's offset 32 enter through the activations'
 // sums per sub-block. These run when the matrix is not packed (mapped, too big to copy) or a row range does not
 // start on a 16-row group; the packed kernels below do about 2.5 times less work per weight.
-
-// Sub-block j's 6-bit scales (bytes 0-7 of *sc) and mins (of *m) of a q4_k super-block's 12 scale bytes.
-inline void q4k_scales(const uint8_t* s, uint64_t* sc, uint64_t* m) {
-  uint32_t w0, w1, w2;
-  __builtin_memcpy(&w0, s, 4);
-  __builtin_memcpy(&w1, s + 4, 4);
-  __builtin_memcpy(&w2, s + 8, 4);
-  const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 6) & 0x03030303u) << 4;
-  const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 6) & 0x03030303u) << 4;
-  *sc = uint64_t(w0 & 0x3f3f3f3fu) | uint64_t(sc_hi) << 32;
-  *m = uint64_t(w1 & 0x3f3f3f3fu) | uint64_t(m_hi) << 32;
-}
 
 // Pickers of the scale vectors (maddubs word i covers elements 2i, 2i + 1 of its 64). q4k: pshufb controls on the
 // 8 scale words broadcast to every 128-bit lane; vector 2v (low nibbles of qs bytes 64v..) takes blocks 4v and

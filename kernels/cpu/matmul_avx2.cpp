@@ -85,6 +85,16 @@ struct LoadQ6_K {
   static float at(const uint8_t*, int64_t) { return 0; }
 };
 
+// Whether a loader converts (so widening a row block once pays for every token).
+template <class L>
+struct Converts {
+  static constexpr bool value = true;
+};
+template <>
+struct Converts<LoadF32> {
+  static constexpr bool value = false;
+};
+
 template <class L, int R, int T>
 inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
   __m256 acc[R][T];
@@ -133,6 +143,22 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     const float* xc = x + t0 * ldx;
     float* yc = y + t0 * ldy;
     int64_t o = r0;
+    if (Converts<L>::value && nt >= 4) {
+      // Widen each 4-row block to f32 once for all nt tokens (the same values load8 gives every tile: the sums
+      // are unchanged), instead of once per token pair.
+      float* buf = static_cast<float*>(thread_scratch(size_t(4 * cols) * sizeof(float)));
+      const int64_t nb = cols / 32;
+      for (; o + 4 <= r1; o += 4) {
+        for (int r = 0; r < 4; ++r) {
+          float* dst = buf + r * cols;
+          for (int64_t kb = 0; kb < nb; ++kb)
+            for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + kb * 32 + j * 8, L::load8(w + (o + r) * rb, kb, j));
+          for (int64_t k = nb * 32; k < cols; ++k) dst[k] = L::at(w + (o + r) * rb, k);
+        }
+        tile_tokens<LoadF32, 4>(reinterpret_cast<const uint8_t*>(buf), size_t(cols) * 4, cols, xc, ldx, nt, yc + o,
+                                ldy);
+      }
+    }
     for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
     for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
   }

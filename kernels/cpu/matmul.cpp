@@ -107,8 +107,10 @@ int32_t weight_offset(DType t) {
 }
 
 // regroup: also make the VNNI q4_0 row kernel's regrouped activations (one token, rows not packed).
-void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool regroup, ActBuffer& b) {
-  if ((wtype == DType::q4_k || wtype == DType::q6_k) && n_tok < isa_impl::kGemmMinTokens) {
+// gemm: the K-quants' activations go to a GEMM (per-32 blocks, per-256 scales) rather than to KGroups.
+void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool regroup, bool gemm,
+                   ActBuffer& b) {
+  if ((wtype == DType::q4_k || wtype == DType::q6_k) && !gemm) {
     b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
     isa_impl::group_k(int(wtype), x, ldx, n_tok, cols, b.k_groups.data());
     return;
@@ -164,8 +166,8 @@ Path path_for(Isa level, MatmulActs acts, const MatView& w, int n_tok) {
   if (acts != MatmulActs::compact || level == Isa::scalar) return Path::f32;
   if (level == Isa::avx512 && dtype_is_blocked(w.dtype) && has_vnni()) return Path::int8;
   if (level == Isa::avx512 && w.dtype == DType::bf16 && w.cols % 2 == 0 && has_avx512_bf16()) return Path::bf16;
-  // Without VNNI: quantized decode through AVX2's maddubs; prefill stays with the f32 GEMM kernels.
-  if (dtype_is_blocked(w.dtype) && n_tok < isa_impl::kGemmMinTokens) return Path::int8_avx2;
+  // Without VNNI: the quantized types through AVX2's maddubs, prefill too (each row against every token).
+  if (dtype_is_blocked(w.dtype)) return Path::int8_avx2;
   return Path::f32;
 }
 
@@ -180,7 +182,8 @@ CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ld
   CompactActs c;
   if (path == Path::int8 || path == Path::int8_avx2) {
     const bool regroup = path == Path::int8 && !(w.packed && row_begin % 16 == 0);
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, regroup, b);
+    const bool gemm = path == Path::int8 && n_tok >= isa_impl::kGemmMinTokens;
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, regroup, gemm, b);
     c.q8 = b.view();
   } else if (path == Path::bf16) {
     b.bf.resize(size_t(n_tok * w.cols));

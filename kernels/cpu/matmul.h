@@ -40,8 +40,8 @@ struct MatView {
 enum class MatmulActs {
   f32,      // activations stay f32; every weight type is widened to f32 in the dot products (exact)
   compact,  // block types on AVX-512 VNNI: activations quantized to int8 per 32-block (amax/127, as ggml's
-            // q8_0; per 256 against q4_k/q6_k, as its Q8_K), integer dot products; without VNNI, decode of
-            // these types the same way through AVX2 (maddubs); bf16 on AVX-512 BF16: activations rounded to bf16
+            // q8_0; per 256 against q4_k/q6_k, as its Q8_K), integer dot products; without VNNI, these
+            // types the same way through AVX2 (maddubs); bf16 on AVX-512 BF16: activations rounded to bf16
             // (nearest even), vdpbf16ps. Elsewhere (other types, CPUs without them) as f32.
 };
 

@@ -1,6 +1,7 @@
 #include "model/glm4.h"
 
 #include <cstring>
+#include <functional>
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rms_norm.h"
@@ -39,6 +40,10 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
   auto trace = [&](const char* name, int il, const float* p, int64_t width) {
     if (trace_) trace_(name, il, p, n, width);
   };
+  // Per-token work (norms, residuals) over the pool in prefill; decode's one token stays on this thread.
+  auto per_token = [&](const std::function<void(int)>& fn) {
+    kernels::ThreadPool::for_each(&pool_, n, 8, 4, [&](int64_t i) { fn(int(i)); });
+  };
   auto add_bias = [&](float* y, const float* b, int64_t width) {
     if (!b) return;
     for (int i = 0; i < n; ++i)
@@ -53,7 +58,9 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
   for (int il = 0; il < c.n_layer; ++il) {
     const LayerWeights& L = w_.layer(il);
     // Attention block.
-    for (int i = 0; i < n; ++i) kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.attn_norm, d, c.rms_norm_eps);
+    per_token([&](int i) {
+      kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.attn_norm, d, c.rms_norm_eps);
+    });
     trace("attn_norm", il, a_.data(), d);
     kernels::matmul(L.wq, a_.data(), d, n, q_.data(), qd, pool_, acts_);
     kernels::matmul(L.wk, a_.data(), d, n, k_.data(), kvd, pool_, acts_);
@@ -76,23 +83,25 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     trace("attn_out", il, attn_.data(), qd);
     kernels::matmul(L.wo, attn_.data(), qd, n, proj_.data(), d, pool_, acts_);
     trace("attn_proj", il, proj_.data(), d);
-    for (int i = 0; i < n; ++i) {
+    per_token([&](int i) {
       float* p = &proj_[size_t(i * d)];
       kernels::rms_norm(p, p, L.post_attn_norm, d, c.rms_norm_eps);
       float* x = &x_[size_t(i * d)];
       for (int64_t j = 0; j < d; ++j) x[j] += p[j];
-    }
+    });
     trace("ffn_inp", il, x_.data(), d);
     // MLP block.
-    for (int i = 0; i < n; ++i) kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.ffn_norm, d, c.rms_norm_eps);
+    per_token([&](int i) {
+      kernels::rms_norm(&a_[size_t(i * d)], &x_[size_t(i * d)], L.ffn_norm, d, c.rms_norm_eps);
+    });
     cpu::ffn(L.w_gate_up, L.w_down, a_.data(), n, gu_.data(), act_.data(), proj_.data(), pool_, acts_);
     trace("ffn_out", il, proj_.data(), d);
-    for (int i = 0; i < n; ++i) {
+    per_token([&](int i) {
       float* p = &proj_[size_t(i * d)];
       kernels::rms_norm(p, p, L.post_ffn_norm, d, c.rms_norm_eps);
       float* x = &x_[size_t(i * d)];
       for (int64_t j = 0; j < d; ++j) x[j] += p[j];
-    }
+    });
     trace("l_out", il, x_.data(), d);
   }
 

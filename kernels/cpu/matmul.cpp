@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <new>
 #include <vector>
 
@@ -24,7 +25,9 @@ void* isa_impl::thread_scratch(size_t bytes) {
   return b.p;
 }
 
-size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) { return size_t(n_tok) * size_t(cols / 256) * sizeof(isa_impl::KGroup); }
+size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) {
+  return size_t(n_tok) * size_t(cols / 256) * sizeof(isa_impl::KGroup);
+}
 
 void isa_impl::group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
   auto* g = static_cast<isa_impl::KGroup*>(out);
@@ -106,13 +109,22 @@ int32_t weight_offset(DType t) {
   }
 }
 
+// fn(t) for every token: over the pool in prefill (each token's activations are its own).
+void for_tokens(int n_tok, ThreadPool* pool, const std::function<void(int)>& fn) {
+  ThreadPool::for_each(pool, n_tok, isa_impl::kGemmMinTokens, 4, [&](int64_t t) { fn(int(t)); });
+}
+
 // regroup: also make the VNNI q4_0 row kernel's regrouped activations (one token, rows not packed).
 // gemm: the K-quants' activations go to a GEMM (per-32 blocks, per-256 scales) rather than to KGroups.
+// pool (may be null): prefill's tokens are quantized in parallel (each token's blocks are its own).
 void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool regroup, bool gemm,
-                   ActBuffer& b) {
+                   ThreadPool* pool, ActBuffer& b) {
   if ((wtype == DType::q4_k || wtype == DType::q6_k) && !gemm) {
     b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
-    isa_impl::group_k(int(wtype), x, ldx, n_tok, cols, b.k_groups.data());
+    const size_t per_token = isa_impl::k_groups_bytes(1, cols);
+    for_tokens(n_tok, pool, [&](int t) {
+      isa_impl::group_k(int(wtype), x + t * ldx, ldx, 1, cols, b.k_groups.data() + size_t(t) * per_token);
+    });
     return;
   }
   const int64_t nb = cols / kQBlock;
@@ -125,7 +137,7 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   b.corr.resize(size_t(n_tok * nb * 8));
   b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
   b.seed.resize(size_t(n_tok * nb));
-  for (int t = 0; t < n_tok; ++t) {
+  for_tokens(n_tok, pool, [&](int t) {
     float amax = 0;
     for (int64_t kb = 0; kb < nb; ++kb) {
       const float* xs = x + t * ldx + kb * 32;
@@ -150,7 +162,7 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
       if (!b.bsum.empty()) b.bsum[size_t(i)] = d * float(sum);
       b.seed[size_t(i)] = -offset * sum;
     }
-  }
+  });
   b.q4_groups.clear();
   if (wtype == DType::q4_0 && n_tok == 1 && regroup) {
     b.q4_groups.resize(isa_impl::q4_groups_bytes(nb));
@@ -178,16 +190,17 @@ struct CompactActs {
 };
 
 CompactActs make_compact(Path path, const MatView& w, const float* x, int64_t ldx, int n_tok, int64_t row_begin,
-                         ActBuffer& b) {
+                         ThreadPool* pool, ActBuffer& b) {
   CompactActs c;
   if (path == Path::int8 || path == Path::int8_avx2) {
     const bool regroup = path == Path::int8 && !(w.packed && row_begin % 16 == 0);
     const bool gemm = path == Path::int8 && n_tok >= isa_impl::kGemmMinTokens;
-    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, regroup, gemm, b);
+    quantize_acts(w.dtype, x, ldx, n_tok, w.cols, regroup, gemm, pool, b);
     c.q8 = b.view();
   } else if (path == Path::bf16) {
     b.bf.resize(size_t(n_tok * w.cols));
-    isa_impl::acts_to_bf16(x, ldx, n_tok, w.cols, b.bf.data());
+    uint16_t* bf = b.bf.data();
+    for_tokens(n_tok, pool, [&](int t) { isa_impl::acts_to_bf16(x + t * ldx, ldx, 1, w.cols, bf + t * w.cols); });
     c.bf = b.bf.data();
   }
   return c;
@@ -274,7 +287,7 @@ void matmul_rows_at(Isa level, MatmulActs acts, const MatView& w, const float* x
   if (n_tok <= 0) return;
   const Path path = path_for(level, acts, w, n_tok);
   thread_local ActBuffer buf;
-  const CompactActs c = make_compact(path, w, x, ldx, n_tok, row_begin, buf);
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, row_begin, nullptr, buf);
   rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, row_begin, row_end);
 }
 
@@ -287,7 +300,7 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
   // Made once by the calling thread and read by all: take the view here, since inside the lambda `buf` would
   // name each worker's own (empty) thread_local.
   thread_local ActBuffer buf;
-  const CompactActs c = make_compact(path, w, x, ldx, n_tok, 0, buf);  // the splits below align to 16 rows
+  const CompactActs c = make_compact(path, w, x, ldx, n_tok, 0, &pool, buf);  // the splits below align to 16 rows
   auto rows = [&](int64_t b, int64_t e) { rows_any(path, level, c, w, x, ldx, n_tok, y, ldy, b, e); };
   // Small matrices are not worth waking the pool for.
   if (pool.n_threads() == 1 || w.rows * w.cols * int64_t(n_tok) < 32 * 1024) {

@@ -77,6 +77,17 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   job_ = nullptr;
 }
 
+void ThreadPool::for_each(ThreadPool* pool, int64_t n, int64_t min_parallel, int64_t chunk,
+                          const std::function<void(int64_t)>& fn) {
+  if (!pool || pool->n_threads() == 1 || n < min_parallel) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  pool->parallel_for(n, chunk, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(i);
+  });
+}
+
 void ThreadPool::parallel_for(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   chunk = std::max<int64_t>(1, chunk);

@@ -34,6 +34,11 @@ class ThreadPool {
   // Calls fn(begin, end) over [0, n) in chunks of `chunk` items, on whichever threads are available.
   void parallel_for(int64_t n, int64_t chunk, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+  // fn(i) for every i < n: on the calling thread below min_parallel items (per-token work that pays for waking the
+  // pool only in prefill), else as parallel_for in chunks of `chunk`. pool may be null (the calling thread).
+  static void for_each(ThreadPool* pool, int64_t n, int64_t min_parallel, int64_t chunk,
+                       const std::function<void(int64_t i)>& fn);
+
   // Splits [0, n) into nth contiguous ranges, each a multiple of `align` except the last.
   static void split(int64_t n, int ith, int nth, int64_t align, int64_t* begin, int64_t* end);
 

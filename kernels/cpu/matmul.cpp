@@ -31,7 +31,6 @@ size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) {
 
 void isa_impl::group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
   auto* g = static_cast<isa_impl::KGroup*>(out);
-  static constexpr int kQ4kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
   for (int t = 0; t < n_tok; ++t)
     for (int64_t s = 0; s < cols / 256; ++s, ++g) {
       const float* xs = x + t * ldx + s * 256;
@@ -57,7 +56,7 @@ void isa_impl::group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_
         g->zero[j] = 0;
         g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
       }
-      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? kQ4kOrder[i] : i), 32);
+      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? isa_impl::kQ4kPlace[i] : i), 32);
     }
 }
 

@@ -57,9 +57,9 @@ struct LoadQ4_K {
   static __m256 load8(const uint8_t* row, int64_t kb, int j8) {
     const uint8_t* b = row + (kb / 8) * 144;
     const int j = int(kb % 8);
-    const uint8_t* s = b + 4;  // sub-block j's 6-bit scale and min, as kernels::q4k_scale_min
-    const int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-    const int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    uint64_t scales, mins;
+    q4k_scales(b + 4, &scales, &mins);
+    const int sc = int((scales >> (8 * j)) & 63), m = int((mins >> (8 * j)) & 63);
     __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 16 + 32 * (j / 2) + 8 * j8));
     if (j & 1) v = _mm_srli_epi16(v, 4);
     const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_and_si128(v, _mm_set1_epi8(15))));

@@ -53,9 +53,8 @@ float row_dot(const uint8_t* row, int64_t nb, const ActQ8& xq, int64_t t) {
   return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
-// qs bytes 32c..32c+31 hold blocks 2c (low nibbles) and 2c + 1 (high); group_k put block j at kPos[j].
+// qs bytes 32c..32c+31 hold blocks 2c (low nibbles) and 2c + 1 (high); group_k put block j at kQ4kPlace[j].
 float row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
-  static constexpr int kPos[8] = {0, 2, 1, 3, 4, 6, 5, 7};
   const __m256i nib = _mm256_set1_epi8(15);
   __m256 acc = _mm256_setzero_ps();
   __m128 accm = _mm_setzero_ps();
@@ -67,10 +66,10 @@ float row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
     __m256i sum = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * c));
-      const __m256i lo = _mm256_maddubs_epi16(
-          _mm256_and_si256(q, nib), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + 32 * kPos[2 * c])));
-      const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib),
-                                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + 32 * kPos[2 * c + 1])));
+      const auto* xlo = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c]);
+      const auto* xhi = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c + 1]);
+      const __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(q, nib), _mm256_loadu_si256(xlo));
+      const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib), _mm256_loadu_si256(xhi));
       sum = _mm256_add_epi32(sum, _mm256_madd_epi16(lo, _mm256_set1_epi16(int16_t((sc >> (16 * c)) & 0xff))));
       sum = _mm256_add_epi32(sum, _mm256_madd_epi16(hi, _mm256_set1_epi16(int16_t((sc >> (16 * c + 8)) & 0xff))));
     }
@@ -105,7 +104,8 @@ float row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
         const __m256i q = _mm256_or_si256(_mm256_and_si256(lo, nib), _mm256_slli_epi16(top, 4));
         const int v = 4 * h + p;  // elements 32v..32v+31: scales 2v, 2v + 1
         const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * v + 1]), _mm_set1_epi16(sc[2 * v]));
-        const __m256i prod = _mm256_maddubs_epi16(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.q + 32 * v)));
+        const auto* xv = reinterpret_cast<const __m256i*>(x.q + 32 * v);
+        const __m256i prod = _mm256_maddubs_epi16(q, _mm256_loadu_si256(xv));
         sum = _mm256_add_epi32(sum, _mm256_madd_epi16(prod, scale));
       }
     }

@@ -78,9 +78,9 @@ struct LoadQ4_K {
   static void load32(const uint8_t* row, int64_t kb, __m512& lo, __m512& hi) {
     const uint8_t* b = row + (kb / 8) * 144;
     const int j = int(kb % 8);
-    const uint8_t* s = b + 4;  // sub-block j's 6-bit scale and min, as kernels::q4k_scale_min
-    const int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-    const int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    uint64_t scales, mins;
+    q4k_scales(b + 4, &scales, &mins);
+    const int sc = int((scales >> (8 * j)) & 63), m = int((mins >> (8 * j)) & 63);
     const __m512 ds = _mm512_set1_ps(_cvtsh_ss(load_u16(b)) * float(sc));
     const __m512 dm = _mm512_set1_ps(_cvtsh_ss(load_u16(b + 2)) * float(m));
     const uint8_t* q = b + 16 + 32 * (j / 2);

@@ -55,9 +55,12 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 // quantized per 256, as llama.cpp's Q8_K, in the order the weights' bytes hold their elements, with the sums the
 // mins and offsets need. group_k makes them: n_tok × (cols / 256) of them (cols % 256 == 0), dtype 5 (q4_k) or 6
 // (q6_k), into out (k_groups_bytes long).
+// q4_k's 32-blocks in KGroup::q: block j at place kQ4kPlace[j] (qs bytes hold blocks 2c and 2c + 1 at their two
+// nibbles, and 64 bytes two such pairs, so the row kernels read blocks 0, 2 | 1, 3 | 4, 6 | 5, 7). The order is its
+// own inverse: place i holds block kQ4kPlace[i].
+inline constexpr int kQ4kPlace[8] = {0, 2, 1, 3, 4, 6, 5, 7};
 struct KGroup {
-  int8_t q[256];       // q4_k: 32-blocks in the order 0, 2, 1, 3, 4, 6, 5, 7 (qs bytes hold blocks 2c and 2c + 1
-                       // at their two nibbles, and 64 bytes two such pairs); q6_k: in order
+  int8_t q[256];       // q4_k: 32-blocks placed by kQ4kPlace; q6_k: in order
   int16_t bsum16[16];  // Σq of each 16 (in element order)
   int16_t zero[8];     // so that one 256-bit load gives [0 × 8, bsum32], beside q4k_scale_words' [scales, mins]
   int16_t bsum32[8];   // Σq of each 32 (in element order)

@@ -550,7 +550,6 @@ inline __m512i bcast4(const int8_t* p) {
 
 // y[0..15] (lanes of `mask`) = the 16 rows of one packed group against one token.
 inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* y, __mmask16 mask) {
-  static constexpr int kPos[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // where group_k put block j
   const __m512i nib = _mm512_set1_epi8(15);
   __m512 acc = _mm512_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s, ++p) {
@@ -558,7 +557,7 @@ inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* y,
     __m512i isum = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      const int8_t* xj = x.q + 32 * kPos[j];
+      const int8_t* xj = x.q + 32 * kQ4kPlace[j];
       __m512i sa = _mm512_setzero_si512(), sb = _mm512_setzero_si512();  // two chains
 #pragma GCC unroll 4
       for (int pp = 0; pp < 4; ++pp) {

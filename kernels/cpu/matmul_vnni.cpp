@@ -476,6 +476,23 @@ static_assert(sizeof(Q6KPack) % 64 == 0);
 
 constexpr int kPackRows = 16;
 
+// fn(o, mask) for each packed group [o, o + 16) of rows [r0, r1) (r0 % 16 == 0); mask: its rows below r1.
+template <class F>
+inline void for_packed_groups(int64_t r0, int64_t r1, F&& fn) {
+  for (int64_t o = r0; o < r1; o += kPackRows) fn(o, __mmask16(r1 - o >= kPackRows ? 0xffff : (1u << (r1 - o)) - 1));
+}
+
+// A PackedBlock's scales, min terms and corrections from its rows' code sums (sum_hi: of k 16..31 for the types
+// with two scales a block; zero otherwise), as pack_group makes them from the rows.
+inline void set_block_scales(PackedBlock& b, __m512 d, __m512 d_hi, __m512 mn, __m512i sum, __m512i sum_hi) {
+  const __m512i zero = _mm512_setzero_si512();
+  _mm512_storeu_ps(b.d, d);
+  _mm512_storeu_ps(b.d_hi, d_hi);
+  _mm512_storeu_ps(b.mn, mn);
+  _mm512_storeu_si512(b.corr, _mm512_slli_epi32(_mm512_sub_epi32(zero, sum), 7));
+  _mm512_storeu_si512(b.corr_hi, _mm512_slli_epi32(_mm512_sub_epi32(zero, sum_hi), 7));
+}
+
 // Row r's 256 codes (q4_k: 0..15, q6_k: 0..63) of super-block s, in column order.
 template <class W>
 void codes(const uint8_t* row, int64_t s, uint8_t* q) {
@@ -635,11 +652,7 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
         for (int r = 0; r < 16; ++r) mb[r] = p->m[j / 2][r][j % 2];
         const __m128i mj = _mm_load_si128(reinterpret_cast<const __m128i*>(mb));
         const __m512 mn = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mj)));
-        _mm512_storeu_ps(b.d, ds);
-        _mm512_storeu_ps(b.d_hi, ds);
-        _mm512_storeu_ps(b.mn, _mm512_sub_ps(_mm512_setzero_ps(), mn));
-        _mm512_storeu_si512(b.corr, _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7));
-        _mm512_storeu_si512(b.corr_hi, _mm512_setzero_si512());
+        set_block_scales(b, ds, ds, _mm512_sub_ps(_mm512_setzero_ps(), mn), sum, _mm512_setzero_si512());
       }
     } else {
       const auto* p = reinterpret_cast<const Q6KPack*>(packed) + g * nsb + s;
@@ -647,23 +660,22 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
       const __m512i off = _mm512_set1_epi8(32);
       for (int j = 0; j < 8; ++j) {
         PackedBlock& b = pk[8 * s + j];
-        for (int h = 0; h < 2; ++h) {
+        __m512 ds[2];
+        __m512i sum[2];
+        for (int h = 0; h < 2; ++h) {  // 16-block 2j + h: k 16h..16h + 15 of the block
           const int i = 2 * j + h;
           __m512i q[4];
           q6_codes(p, i, q);
-          __m512i sum = _mm512_setzero_si512();
+          sum[h] = _mm512_setzero_si512();
           for (int qq = 0; qq < 4; ++qq) {
             const __m512i w = _mm512_sub_epi8(q[qq], off);  // signed, as unpack_row<WQ6K>
             _mm512_storeu_si512(b.w[4 * h + qq], w);
-            sum = _mm512_dpbusd_epi32(sum, ones, w);
+            sum[h] = _mm512_dpbusd_epi32(sum[h], ones, w);
           }
           const __m128i sc = _mm_load_si128(reinterpret_cast<const __m128i*>(p->c[i / 4].sc[i % 4]));
-          const __m512 ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
-          const __m512i corr = _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7);
-          _mm512_storeu_ps(h ? b.d_hi : b.d, ds);
-          _mm512_storeu_si512(h ? b.corr_hi : b.corr, corr);
+          ds[h] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc)));
         }
-        _mm512_storeu_ps(b.mn, _mm512_setzero_ps());
+        set_block_scales(b, ds[0], ds[1], _mm512_setzero_ps(), sum[0], sum[1]);
       }
     }
   }
@@ -757,11 +769,7 @@ void pack_group_b32(const uint8_t* packed, int64_t nb, int64_t g, PackedBlock* p
         sum = _mm512_dpbusd_epi32(sum, ones, w);
       }
       const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p->d[h])));
-      _mm512_storeu_ps(b.d, d);
-      _mm512_storeu_ps(b.d_hi, d);
-      _mm512_storeu_ps(b.mn, _mm512_setzero_ps());
-      _mm512_storeu_si512(b.corr, _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7));
-      _mm512_storeu_si512(b.corr_hi, _mm512_setzero_si512());
+      set_block_scales(b, d, d, _mm512_setzero_ps(), sum, _mm512_setzero_si512());
     }
 }
 
@@ -805,17 +813,16 @@ void run_k(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, con
   }
   const int64_t nsb = cols / 256;
   const auto* g = static_cast<const KGroup*>(xq.k_groups);
-  if (packed && r0 % kPackRows == 0) {
-    for (int64_t o = r0; o < r1; o += kPackRows) {
+  if (packed && r0 % kPackRows == 0) {  // each group against every token while it is in L1
+    for_packed_groups(r0, r1, [&](int64_t o, __mmask16 mask) {
       const int64_t first = (o / kPackRows) * nsb;  // the group's first record
-      const __mmask16 mask = __mmask16(r1 - o >= 16 ? 0xffff : (1u << (r1 - o)) - 1);
       for (int t = 0; t < n_tok; ++t) {
         if constexpr (W::kMins)
           gemv16_q4k(reinterpret_cast<const Q4KPack*>(packed) + first, nsb, g + t * nsb, y + t * ldy + o, mask);
         else
           gemv16_q6k(reinterpret_cast<const Q6KPack*>(packed) + first, nsb, g + t * nsb, y + t * ldy + o, mask);
       }
-    }
+    });
     return;
   }
   const KPick pk;
@@ -832,14 +839,13 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, const
     return;
   }
   if (packed && r0 % kPackRows == 0) {  // each group against every token while it is in L1
-    for (int64_t o = r0; o < r1; o += kPackRows) {
+    for_packed_groups(r0, r1, [&](int64_t o, __mmask16 mask) {
       const auto* p = reinterpret_cast<const typename W::Pack*>(packed) + (o / kPackRows) * (nb / 2);
-      const __mmask16 mask = __mmask16(r1 - o >= 16 ? 0xffff : (1u << (r1 - o)) - 1);
       for (int t = 0; t < n_tok; ++t) {
         const ActQ8 xt = {xq.q + t * nb * 32, xq.d + t * nb, nullptr, nullptr, nullptr, nullptr, xq.seed + t * nb};
         gemv16_b32<W>(p, nb, xt, y + t * ldy + o, mask);
       }
-    }
+    });
     return;
   }
   if (n_tok == 1) {

@@ -1,5 +1,6 @@
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -29,35 +30,43 @@ size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) {
   return size_t(n_tok) * size_t(cols / 256) * sizeof(isa_impl::KGroup);
 }
 
-void isa_impl::group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out) {
+namespace {
+// The int8 step of n activations: amax / 127 (as ggml's q8_0 and Q8_K).
+float int8_step(const float* x, int n) {
+  float amax = 0;
+  for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+  return amax / 127.0f;
+}
+
+// n activations at step d as int8, rounded half away from zero (as ggml).
+void to_int8(const float* x, int n, float d, int8_t* q) {
+  const float id = d ? 1.0f / d : 0.0f;
+  for (int i = 0; i < n; ++i) {
+    const float r = x[i] * id;
+    q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
+  }
+}
+}  // namespace
+
+void isa_impl::group_k(int dtype, const float* x, int64_t cols, void* out) {
   auto* g = static_cast<isa_impl::KGroup*>(out);
-  for (int t = 0; t < n_tok; ++t)
-    for (int64_t s = 0; s < cols / 256; ++s, ++g) {
-      const float* xs = x + t * ldx + s * 256;
-      float amax = 0;
-      for (int i = 0; i < 256; ++i) {
-        const float a = __builtin_fabsf(xs[i]);
-        amax = a > amax ? a : amax;
-      }
-      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
-      g->d = d;
-      int8_t q[256];
-      for (int i = 0; i < 256; ++i) {
-        const float r = xs[i] * id;  // round half away from zero, as the per-32 activations
-        q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
-      }
-      for (int i = 0; i < 16; ++i) {
-        int sum = 0;
-        for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
-        g->bsum16[i] = int16_t(sum);
-      }
-      for (int i = 0; i < 16; ++i) g->q6off[i] = -32 * g->bsum16[i];
-      for (int j = 0; j < 8; ++j) {
-        g->zero[j] = 0;
-        g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
-      }
-      for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? isa_impl::kQ4kPlace[i] : i), 32);
+  for (int64_t s = 0; s < cols / 256; ++s, ++g) {
+    const float* xs = x + s * 256;
+    g->d = int8_step(xs, 256);
+    int8_t q[256];
+    to_int8(xs, 256, g->d, q);
+    for (int i = 0; i < 16; ++i) {
+      int sum = 0;
+      for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
+      g->bsum16[i] = int16_t(sum);
+      g->q6off[i] = -32 * sum;
     }
+    for (int j = 0; j < 8; ++j) {
+      g->zero[j] = 0;
+      g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
+    }
+    for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? isa_impl::kQ4kPlace[i] : i), 32);
+  }
 }
 
 namespace {
@@ -114,7 +123,8 @@ void for_tokens(int n_tok, ThreadPool* pool, const std::function<void(int)>& fn)
 }
 
 // regroup: also make the VNNI q4_0 row kernel's regrouped activations (one token, rows not packed).
-// gemm: the K-quants' activations go to a GEMM (per-32 blocks, per-256 scales) rather than to KGroups.
+// gemm: for the VNNI GEMM, which reads q, d and (q4_k) bsum only: no corr or seed, and the K-quants' activations
+// per-32 blocks (at per-256 steps) rather than KGroups.
 // pool (may be null): prefill's tokens are quantized in parallel (each token's blocks are its own).
 void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t cols, bool regroup, bool gemm,
                    ThreadPool* pool, ActBuffer& b) {
@@ -122,7 +132,7 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
     b.k_groups.resize(isa_impl::k_groups_bytes(n_tok, cols));
     const size_t per_token = isa_impl::k_groups_bytes(1, cols);
     for_tokens(n_tok, pool, [&](int t) {
-      isa_impl::group_k(int(wtype), x + t * ldx, ldx, 1, cols, b.k_groups.data() + size_t(t) * per_token);
+      isa_impl::group_k(int(wtype), x + t * ldx, cols, b.k_groups.data() + size_t(t) * per_token);
     });
     return;
   }
@@ -133,33 +143,26 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   const int span = dtype_block(wtype) == kQKBlock ? kQKBlock : kQBlock;
   b.q.resize(size_t(n_tok * nb * 32));
   b.d.resize(size_t(n_tok * nb));
-  b.corr.resize(size_t(n_tok * nb * 8));
+  b.corr.resize(gemm ? 0 : size_t(n_tok * nb * 8));
+  b.seed.resize(gemm ? 0 : size_t(n_tok * nb));
   b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
-  b.seed.resize(size_t(n_tok * nb));
   for_tokens(n_tok, pool, [&](int t) {
-    float amax = 0;
+    float d = 0;
     for (int64_t kb = 0; kb < nb; ++kb) {
       const float* xs = x + t * ldx + kb * 32;
       const int64_t i = t * nb + kb;
-      if (kb * 32 % span == 0) {
-        amax = 0;
-        for (int j = 0; j < span; ++j) amax = std::max(amax, std::fabs(xs[j]));
-      }
-      const float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+      if (kb * 32 % span == 0) d = int8_step(xs, span);
       b.d[size_t(i)] = d;
       int8_t* q = &b.q[size_t(i * 32)];
-      for (int j = 0; j < 32; ++j) {
-        const float r = xs[j] * id;  // round half away from zero, as ggml
-        q[j] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
-      }
+      to_int8(xs, 32, d, q);
       int32_t sum = 0;
       for (int g = 0; g < 8; ++g) {
         const int32_t gs = int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3];
-        b.corr[size_t(i * 8 + g)] = -offset * gs;
+        if (!gemm) b.corr[size_t(i * 8 + g)] = -offset * gs;
         sum += gs;
       }
       if (!b.bsum.empty()) b.bsum[size_t(i)] = d * float(sum);
-      b.seed[size_t(i)] = -offset * sum;
+      if (!gemm) b.seed[size_t(i)] = -offset * sum;
     }
   });
   b.q4_groups.clear();

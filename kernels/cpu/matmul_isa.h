@@ -53,8 +53,8 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 
 // One token's activations of one 256-super-block as the K-quant decode kernels (VNNI and AVX2) read them:
 // quantized per 256, as llama.cpp's Q8_K, in the order the weights' bytes hold their elements, with the sums the
-// mins and offsets need. group_k makes them: n_tok × (cols / 256) of them (cols % 256 == 0), dtype 5 (q4_k) or 6
-// (q6_k), into out (k_groups_bytes long).
+// mins and offsets need. group_k makes one token's cols / 256 of them (cols % 256 == 0) for dtype 5 (q4_k) or 6
+// (q6_k) into out (k_groups_bytes(1, cols) long).
 // q4_k's 32-blocks in KGroup::q: block j at place kQ4kPlace[j] (qs bytes hold blocks 2c and 2c + 1 at their two
 // nibbles, and 64 bytes two such pairs, so the row kernels read blocks 0, 2 | 1, 3 | 4, 6 | 5, 7). The order is its
 // own inverse: place i holds block kQ4kPlace[i].
@@ -68,7 +68,7 @@ struct KGroup {
   float d;             // amax / 127
 };
 size_t k_groups_bytes(int n_tok, int64_t cols);
-void group_k(int dtype, const float* x, int64_t ldx, int n_tok, int64_t cols, void* out);
+void group_k(int dtype, const float* x, int64_t cols, void* out);
 
 // The int8 kernels' packed layout (MatView::packed), 16-row groups: bytes for a rows x cols matrix of dtype 3
 // (q8_0) or 4 (q4_0) (cols % 64 == 0), 5 (q4_k) or 6 (q6_k), and the packing of its groups [g_begin, g_end) into

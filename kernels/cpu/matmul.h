@@ -29,8 +29,9 @@ struct MatView {
   // Optional: the same matrix rearranged once (pack_matrix, at load) into its kernels' own layout, read instead
   // of `data` by prefill and decode (row ranges aligned to the layout's row groups), which then unpack less per
   // call. bf16 (AVX-512 BF16): blocks of 32 rows, each [cols / 2 column pairs][32 rows] of 32-bit (k even, k odd)
-  // pairs. q4_k / q6_k (VNNI): groups of 16 rows interleaved per super-block, so that one int8 dot-product
-  // instruction covers 4 columns of 16 rows, with the sub-block scales unpacked. Last group zero-padded.
+  // pairs. q8_0 / q4_0 / q4_k / q6_k (VNNI): groups of 16 rows interleaved per two 32-blocks or per 256-super-block,
+  // so that one int8 dot-product instruction covers 4 columns of 16 rows, with the sub-block scales unpacked. Last
+  // group zero-padded.
   const void* packed = nullptr;
 
   const uint8_t* row(int64_t r) const { return static_cast<const uint8_t*>(data) + size_t(r) * row_bytes; }
@@ -45,8 +46,8 @@ enum class MatmulActs {
             // (nearest even), vdpbf16ps. Elsewhere (other types, CPUs without them) as f32.
 };
 
-// Whether w is worth packing (MatView::packed) on this CPU: bf16 (cols even) with AVX-512 BF16, q4_k / q6_k with
-// AVX-512 VNNI.
+// Whether w is worth packing (MatView::packed) on this CPU: bf16 (cols even) with AVX-512 BF16; q4_k / q6_k, and
+// q8_0 / q4_0 with cols % 64 == 0, with AVX-512 VNNI.
 bool packing_wanted(const MatView& w);
 // Bytes (64-byte multiple) that pack_matrix writes for w.
 size_t packed_bytes(const MatView& w);

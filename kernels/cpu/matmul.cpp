@@ -309,13 +309,9 @@ void matmul(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, 
     rows(0, w.rows);
     return;
   }
-  // Dynamic chunks: on a shared machine a descheduled worker's rows are taken over by the others.
-  const int nth = pool.n_threads();
+  // Each thread streams its own rows; on a shared machine a descheduled worker's rows are taken over by the others.
   const bool blocks = n_tok >= isa_impl::kGemmMinTokens || (path == Path::bf16 && w.packed);
-  const int64_t align = blocks ? isa_impl::kGemmRows : 16;
-  int64_t chunk = ((w.rows / (int64_t(nth) * 8)) / align) * align;
-  if (chunk < align) chunk = align;
-  pool.parallel_for(w.rows, chunk, rows);
+  pool.parallel_for(w.rows, blocks ? isa_impl::kGemmRows : 16, rows);
 }
 
 }  // namespace glm::kernels

@@ -20,6 +20,7 @@ constexpr int kSpinIterations = 4000;
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = int(std::max(1u, std::thread::hardware_concurrency()));
   n_threads_ = n_threads;
+  shares_ = std::make_unique<Share[]>(size_t(n_threads_));
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
 
@@ -53,11 +54,32 @@ void ThreadPool::publish(Job* job) {
   cv_start_.notify_all();
 }
 
-void ThreadPool::drain(Job& job) {
+namespace {
+// Takes part of a share (in units): from the front for its owner, from the back for a thief. The owner takes an
+// eighth of what is left (contiguous with its last take, so still one stream), a thief a quarter: a thread
+// holds little that another might have to wait for.
+bool take(std::atomic<uint64_t>& share, bool owner, int64_t* begin, int64_t* end) {
+  uint64_t v = share.load(std::memory_order_relaxed);
   for (;;) {
-    int64_t b = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
-    if (b >= job.n) return;
-    (*job.range)(b, std::min(job.n, b + job.chunk));
+    const uint64_t front = v >> 32, back = v & 0xffffffffu;
+    if (front >= back) return false;
+    const uint64_t k = std::max<uint64_t>(1, (back - front) / (owner ? 8 : 4));
+    const uint64_t next = owner ? (front + k) << 32 | back : front << 32 | (back - k);
+    if (share.compare_exchange_weak(v, next, std::memory_order_relaxed)) {
+      *begin = int64_t(owner ? front : back - k);
+      *end = int64_t(owner ? front + k : back);
+      return true;
+    }
+  }
+}
+}  // namespace
+
+void ThreadPool::drain(Job& job, int ith) {
+  int64_t b, e;
+  for (int i = 0; i < n_threads_; ++i) {  // its own share first, then the others' (from their backs)
+    const int victim = (ith + i) % n_threads_;
+    while (take(shares_[size_t(victim)].v, i == 0, &b, &e))
+      (*job.range)(b * job.unit, std::min(job.n, e * job.unit));
   }
 }
 
@@ -98,9 +120,16 @@ void ThreadPool::parallel_for(int64_t n, int64_t chunk, const std::function<void
   Job job;
   job.range = &fn;
   job.n = n;
-  job.chunk = chunk;
-  publish(&job);
-  drain(job);
+  job.unit = chunk;
+  while ((n + job.unit - 1) / job.unit > int64_t(0xffffffffu)) job.unit *= 2;  // units fit a share's 32 bits
+  const int64_t units = (n + job.unit - 1) / job.unit;
+  for (int i = 0; i < n_threads_; ++i) {
+    int64_t b, e;
+    split(units, i, n_threads_, 1, &b, &e);
+    shares_[size_t(i)].v.store(uint64_t(b) << 32 | uint64_t(e), std::memory_order_relaxed);
+  }
+  publish(&job);  // its mutex orders the shares before any worker reads them
+  drain(job, 0);
   // Close the job: workers that have not joined yet will skip it; wait only for those inside.
   std::unique_lock<std::mutex> lock(mu_);
   open_ = false;
@@ -133,7 +162,7 @@ void ThreadPool::worker(int ith) {
     }
     if (!job) continue;
     if (job->each) (*job->each)(ith, n_threads_);
-    else drain(*job);
+    else drain(*job, ith);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);
       cv_done_.notify_all();

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace glm::kernels {
@@ -344,15 +346,46 @@ TEST(ThreadPoolTest, ParallelForCoversEveryItemOnce) {
   for (int rep = 0; rep < 200; ++rep) {
     const int64_t n = 1 + rep * 7;
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-    pool.parallel_for(n, 1 + rep % 5, [&](int64_t b, int64_t e) {
+    const int64_t chunk = 1 + rep % 5;
+    std::atomic<int> misaligned{0};
+    pool.parallel_for(n, chunk, [&](int64_t b, int64_t e) {
+      if (b % chunk != 0 || (e % chunk != 0 && e != n)) misaligned.fetch_add(1);
       for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
     });
+    ASSERT_EQ(misaligned.load(), 0) << "n " << n << ": a chunk of " << chunk << " did not start or end on a multiple";
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "n " << n << " item " << i;
     // Interleave with static runs.
     std::atomic<int> calls{0};
     pool.run([&](int, int) { calls.fetch_add(1); });
     ASSERT_EQ(calls.load(), 3);
   }
+}
+
+// A thread that stalls inside its first chunk (as one the OS deschedules) must not hold up the rest of its share:
+// the others take it from the back. The stalled call waits for every item outside its own chunk.
+TEST(ThreadPoolTest, ParallelForTakesOverAStalledThreadsShare) {
+  ThreadPool pool(3);
+  const int64_t n = 3000;
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<int64_t> done{0};
+  std::atomic<bool> timed_out{false};
+  pool.parallel_for(n, 10, [&](int64_t b, int64_t e) {
+    if (b == 0) {  // the calling thread's first chunk
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (done.load() < n - e) {
+        if (std::chrono::steady_clock::now() > until) {
+          timed_out = true;
+          break;
+        }
+        std::this_thread::yield();
+      }
+    }
+    for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+    if (b != 0) done.fetch_add(e - b);
+  });
+  EXPECT_FALSE(timed_out.load()) << "the stalled thread's share was left to it (" << done.load() << " of " << n
+                                 << " items done by the others)";
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i;
 }
 
 }  // namespace

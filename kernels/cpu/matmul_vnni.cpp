@@ -551,7 +551,10 @@ void pack_k16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nsb, int6
 inline void q6_codes(const Q6KPack* p, int i, __m512i q[4]) {
   const __m512i nib = _mm512_set1_epi8(15), b45 = _mm512_set1_epi8(0x30);
   const auto& b = p->c[i / 4].q[i % 4];
-  const __m512i l0 = _mm512_load_si512(b.ql[0]), l1 = _mm512_load_si512(b.ql[1]), h = _mm512_load_si512(b.qh);
+  __m512i l0 = _mm512_load_si512(b.ql[0]), l1 = _mm512_load_si512(b.ql[1]), h = _mm512_load_si512(b.qh);
+  // Each vector loaded once: the compiler would fold every use into a memory operand, and on Zen 4 each such
+  // operand is another 64-byte load (the load ports, not the ALUs, were the limit).
+  __asm__("" : "+v"(l0), "+v"(l1), "+v"(h));
   q[0] = _mm512_or_si512(_mm512_and_si512(l0, nib), _mm512_and_si512(_mm512_slli_epi16(h, 4), b45));
   q[1] = _mm512_or_si512(_mm512_and_si512(l1, nib), _mm512_and_si512(_mm512_slli_epi16(h, 2), b45));
   q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), nib), _mm512_and_si512(h, b45));

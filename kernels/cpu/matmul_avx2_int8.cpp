@@ -17,84 +17,103 @@
 namespace glm::kernels::isa_impl {
 namespace {
 
-// The exact int32 sums of one 32-block per 4-byte group.
-inline __m256i block_q8(const uint8_t* b, const int8_t* xq) {
-  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
-  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
-  const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
+// Each kernel takes one row against T tokens (t0 .. t0 + T - 1): the weights are unpacked once for all of them
+// (prefill; decode is T = 1). Every token's float operations are the same, in the same order, for any T.
 
-inline __m256i block_q4(const uint8_t* b, const int8_t* xq, const int32_t* corr) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
-  const __m256i w = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1),
-                                     _mm256_set1_epi8(15));
-  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
-  const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
-  return _mm256_add_epi32(s, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(corr)));
-}
-
-template <bool kQ4>
-float row_dot(const uint8_t* row, int64_t nb, const ActQ8& xq, int64_t t) {
+// q8_0 / q4_0: per 32-block the exact int32 sums per 4-byte group, then one fp32 FMA with both scales; two
+// accumulator chains per token (even and odd blocks).
+template <bool kQ4, int T>
+void row_dot(const uint8_t* row, int64_t nb, const ActQ8& xq, int64_t t0, float* y, int64_t ldy) {
   constexpr int kBytes = kQ4 ? 18 : 34;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // two chains
-  int64_t kb = 0;
-  auto step = [&](int64_t k, __m256 acc) {
-    const uint8_t* b = row + k * kBytes;
-    const int64_t i = t * nb + k;
-    const __m256i s = kQ4 ? block_q4(b, xq.q + i * 32, xq.corr + i * 8) : block_q8(b, xq.q + i * 32);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * xq.d[i]), acc);
-  };
-  for (; kb + 2 <= nb; kb += 2) {
-    acc0 = step(kb, acc0);
-    acc1 = step(kb + 1, acc1);
+  __m256 acc[2][T];
+  for (int t = 0; t < T; ++t) acc[0][t] = acc[1][t] = _mm256_setzero_ps();
+  for (int64_t kb = 0; kb < nb; ++kb) {
+    const uint8_t* b = row + kb * kBytes;
+    const float dw = _cvtsh_ss(load_u16(b));
+    __m256i w, aw;
+    if constexpr (kQ4) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
+      w = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1),
+                           _mm256_set1_epi8(15));
+    } else {
+      w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
+      aw = _mm256_sign_epi8(w, w);  // q8_0: |w| against x with w's sign (exact: pairs stay within ±32512)
+    }
+    for (int t = 0; t < T; ++t) {
+      const int64_t i = (t0 + t) * nb + kb;
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q + i * 32));
+      __m256i s;
+      if constexpr (kQ4) {
+        s = _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
+        s = _mm256_add_epi32(s, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.corr + i * 8)));
+      } else {
+        s = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+      }
+      acc[kb & 1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dw * xq.d[i]), acc[kb & 1][t]);
+    }
   }
-  if (kb < nb) acc0 = step(kb, acc0);
-  return hsum256(_mm256_add_ps(acc0, acc1));
+  for (int t = 0; t < T; ++t) y[(t0 + t) * ldy] = hsum256(_mm256_add_ps(acc[0][t], acc[1][t]));
 }
 
 // qs bytes 32c..32c+31 hold blocks 2c (low nibbles) and 2c + 1 (high); group_k put block j at kQ4kPlace[j].
-float row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+template <int T>
+void row_q4k(const uint8_t* row, int64_t nsb, const KGroup* g, int64_t t0, float* y, int64_t ldy) {
   const __m256i nib = _mm256_set1_epi8(15);
-  __m256 acc = _mm256_setzero_ps();
-  __m128 accm = _mm_setzero_ps();
+  __m256 acc[T];
+  __m128 accm[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps(), accm[t] = _mm_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* b = row + s * 144;
-    const KGroup& x = g[s];
     uint64_t sc, m;
     q4k_scales(b + 4, &sc, &m);
-    __m256i sum = _mm256_setzero_si256();
+    __m256i sum[T];
+    for (int t = 0; t < T; ++t) sum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * c));
-      const auto* xlo = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c]);
-      const auto* xhi = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c + 1]);
-      const __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(q, nib), _mm256_loadu_si256(xlo));
-      const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib), _mm256_loadu_si256(xhi));
-      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(lo, _mm256_set1_epi16(int16_t((sc >> (16 * c)) & 0xff))));
-      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(hi, _mm256_set1_epi16(int16_t((sc >> (16 * c + 8)) & 0xff))));
+      const __m256i qlo = _mm256_and_si256(q, nib), qhi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+      const __m256i slo = _mm256_set1_epi16(int16_t((sc >> (16 * c)) & 0xff));
+      const __m256i shi = _mm256_set1_epi16(int16_t((sc >> (16 * c + 8)) & 0xff));
+      for (int t = 0; t < T; ++t) {
+        const KGroup& x = g[(t0 + t) * nsb + s];
+        const auto* xlo = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c]);
+        const auto* xhi = reinterpret_cast<const __m256i*>(x.q + 32 * kQ4kPlace[2 * c + 1]);
+        sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(qlo, _mm256_loadu_si256(xlo)), slo));
+        sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(qhi, _mm256_loadu_si256(xhi)), shi));
+      }
     }
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(_cvtsh_ss(load_u16(b)) * x.d), acc);
-    const __m128i mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(m))),
-                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsum32)));
-    accm = _mm_fmadd_ps(_mm_cvtepi32_ps(mins), _mm_set1_ps(_cvtsh_ss(load_u16(b + 2)) * x.d), accm);
+    const float d = _cvtsh_ss(load_u16(b)), dmin = _cvtsh_ss(load_u16(b + 2));
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(m)));
+    for (int t = 0; t < T; ++t) {
+      const KGroup& x = g[(t0 + t) * nsb + s];
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), _mm256_set1_ps(d * x.d), acc[t]);
+      const __m128i mins = _mm_madd_epi16(m16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsum32)));
+      accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(mins), _mm_set1_ps(dmin * x.d), accm[t]);
+    }
   }
-  accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-  accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
-  return hsum256(acc) - _mm_cvtss_f32(accm);
+  for (int t = 0; t < T; ++t) {
+    __m128 a = _mm_add_ps(accm[t], _mm_movehl_ps(accm[t], accm[t]));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    y[(t0 + t) * ldy] = hsum256(acc[t]) - _mm_cvtss_f32(a);
+  }
 }
 
 // Elements 128h + 32p + l: 4 low bits from ql[64h + 32(p & 1) + l] (high nibble for p >= 2), 2 high bits from
 // qh[32h + l] at bit 2p; 16-block scales in order.
-float row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
+template <int T>
+void row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g, int64_t t0, float* y, int64_t ldy) {
   const __m256i nib = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t s = 0; s < nsb; ++s) {
     const uint8_t* b = row + s * 210;
-    const KGroup& x = g[s];
     const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
-    const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsum16)));
-    __m256i sum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+    __m256i sum[T];
+    for (int t = 0; t < T; ++t) {
+      const KGroup& x = g[(t0 + t) * nsb + s];
+      const __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.bsum16)));
+      sum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+    }
     for (int h = 0; h < 2; ++h) {
       const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 128 + 32 * h));
       for (int p = 0; p < 4; ++p) {
@@ -104,14 +123,109 @@ float row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
         const __m256i q = _mm256_or_si256(_mm256_and_si256(lo, nib), _mm256_slli_epi16(top, 4));
         const int v = 4 * h + p;  // elements 32v..32v+31: scales 2v, 2v + 1
         const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * v + 1]), _mm_set1_epi16(sc[2 * v]));
-        const auto* xv = reinterpret_cast<const __m256i*>(x.q + 32 * v);
-        const __m256i prod = _mm256_maddubs_epi16(q, _mm256_loadu_si256(xv));
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(prod, scale));
+        for (int t = 0; t < T; ++t) {
+          const auto* xv = reinterpret_cast<const __m256i*>(g[(t0 + t) * nsb + s].q + 32 * v);
+          sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(xv)), scale));
+        }
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(_cvtsh_ss(load_u16(b + 208)) * x.d), acc);
+    const float d = _cvtsh_ss(load_u16(b + 208));
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), _mm256_set1_ps(d * g[(t0 + t) * nsb + s].d), acc[t]);
   }
-  return hsum256(acc);
+  for (int t = 0; t < T; ++t) y[(t0 + t) * ldy] = hsum256(acc[t]);
+}
+
+// One row against tokens [t0, t0 + T).
+template <int T>
+void row_tokens(int dtype, const uint8_t* row, int64_t nb, const ActQ8& xq, int64_t t0, float* y, int64_t ldy) {
+  const auto* g = static_cast<const KGroup*>(xq.k_groups);
+  switch (dtype) {
+    case 3: row_dot<false, T>(row, nb, xq, t0, y, ldy); break;
+    case 4: row_dot<true, T>(row, nb, xq, t0, y, ldy); break;
+    case 5: row_q4k<T>(row, nb / 8, g, t0, y, ldy); break;
+    default: row_q6k<T>(row, nb / 8, g, t0, y, ldy); break;
+  }
+}
+
+template <bool kQ4>
+struct PackOf {
+  using type = Q8Pack;
+};
+template <>
+struct PackOf<true> {
+  using type = Q4Pack;
+};
+
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// out[0..15] = the 16 rows of one packed group (its records from p) against token t: rows in lanes, 8 per
+// 256-bit half of each 64-byte vector, so no horizontal sums. q4_0's 16-bit pair sums of a whole block fit
+// (8 · 2 · 15 · 127 = 30480): one madd per block. q8_0 takes the sign trick per vector (|w| against x with w's
+// sign).
+template <bool kQ4>
+void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, int64_t t, float* out) {
+  const __m256i ones = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(15), flip = _mm256_set1_epi8(char(0x80));
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t c = 0; c < nb / 2; ++c, ++p) {
+    for (int h = 0; h < 2; ++h) {
+      const int64_t i = t * nb + 2 * c + h;
+      const int8_t* xb = xq.q + i * 32;
+      __m256i s[2];
+      if constexpr (kQ4) {
+        __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int pp = 0; pp < 4; ++pp) {
+          const __m256i xa = bcast4(xb + 4 * pp), xh = bcast4(xb + 16 + 4 * pp);
+          for (int half = 0; half < 2; ++half) {
+            const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p->q[h][pp] + 32 * half));
+            s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(w, nib), xa));
+            s16[half] = _mm256_add_epi16(
+                s16[half], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nib), xh));
+          }
+        }
+        for (int half = 0; half < 2; ++half)
+          s[half] = _mm256_add_epi32(_mm256_madd_epi16(s16[half], ones), _mm256_set1_epi32(xq.seed[i]));
+      } else {
+        s[0] = s[1] = _mm256_setzero_si256();
+        for (int g = 0; g < 8; ++g) {
+          const __m256i xg = bcast4(xb + 4 * g);
+          for (int half = 0; half < 2; ++half) {
+            const __m256i w = _mm256_xor_si256(
+                _mm256_load_si256(reinterpret_cast<const __m256i*>(p->q[h][g] + 32 * half)), flip);
+            const __m256i prod = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xg, w));
+            s[half] = _mm256_add_epi32(s[half], _mm256_madd_epi16(prod, ones));
+          }
+        }
+      }
+      const __m256 dx = _mm256_set1_ps(xq.d[i]);
+      for (int half = 0; half < 2; ++half) {
+        const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p->d[h] + 8 * half)));
+        acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[half]), _mm256_mul_ps(d, dx), acc[half]);
+      }
+    }
+  }
+  _mm256_storeu_ps(out, acc[0]);
+  _mm256_storeu_ps(out + 8, acc[1]);
+}
+
+template <bool kQ4>
+void packed_rows(const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
+                 int64_t r1) {
+  const int64_t nb = cols / 32;
+  const auto* base = static_cast<const typename PackOf<kQ4>::type*>(packed);
+  for (int64_t o = r0; o < r1; o += kPackRows) {
+    const auto* p = base + (o / kPackRows) * (nb / 2);
+    const int64_t n = r1 - o < kPackRows ? r1 - o : kPackRows;
+    for (int t = 0; t < n_tok; ++t) {  // the group stays in L1 for every token
+      float out[kPackRows];
+      gemv16<kQ4>(p, nb, xq, t, out);
+      for (int64_t r = 0; r < n; ++r) y[t * ldy + o + r] = out[r];
+    }
+  }
 }
 
 }  // namespace
@@ -119,25 +233,30 @@ float row_q6k(const uint8_t* row, int64_t nsb, const KGroup* g) {
 void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t rb, int64_t cols, const ActQ8& xq, int n_tok,
                            float* y, int64_t ldy, int64_t r0, int64_t r1) {
   const int64_t nb = cols / 32;
-  const auto* g = static_cast<const KGroup*>(xq.k_groups);
-  // Each row against every token of a chunk while it is in L1; chunks whose activations (about 1.1 bytes per
-  // column) stay in L2 while the rows stream past.
+  // Each row against every token of a chunk, 4 tokens per pass over it; chunks whose activations (about 1.1
+  // bytes per column) stay in L2 while the rows stream past.
   int64_t chunk = (256 * 1024) / (cols + cols / 8);
   chunk = chunk < 1 ? 1 : chunk;
   for (int64_t t0 = 0; t0 < n_tok; t0 += chunk) {
     const int64_t t1 = t0 + chunk < n_tok ? t0 + chunk : n_tok;
     for (int64_t o = r0; o < r1; ++o) {
       const uint8_t* row = w + o * rb;
-      for (int64_t t = t0; t < t1; ++t) {
-        switch (dtype) {
-          case 3: y[t * ldy + o] = row_dot<false>(row, nb, xq, t); break;
-          case 4: y[t * ldy + o] = row_dot<true>(row, nb, xq, t); break;
-          case 5: y[t * ldy + o] = row_q4k(row, nb / 8, g + t * (nb / 8)); break;
-          default: y[t * ldy + o] = row_q6k(row, nb / 8, g + t * (nb / 8)); break;
-        }
+      int64_t t = t0;
+      for (; t + 4 <= t1; t += 4) row_tokens<4>(dtype, row, nb, xq, t, y + o, ldy);
+      switch (t1 - t) {
+        case 3: row_tokens<3>(dtype, row, nb, xq, t, y + o, ldy); break;
+        case 2: row_tokens<2>(dtype, row, nb, xq, t, y + o, ldy); break;
+        case 1: row_tokens<1>(dtype, row, nb, xq, t, y + o, ldy); break;
+        default: break;
       }
     }
   }
+}
+
+void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
+                             int64_t ldy, int64_t r0, int64_t r1) {
+  if (dtype == 4) packed_rows<true>(packed, cols, xq, n_tok, y, ldy, r0, r1);
+  else packed_rows<false>(packed, cols, xq, n_tok, y, ldy, r0, r1);
 }
 
 }  // namespace glm::kernels::isa_impl

@@ -70,9 +70,28 @@ struct KGroup {
 size_t k_groups_bytes(int n_tok, int64_t cols);
 void group_k(int dtype, const float* x, int64_t cols, void* out);
 
-// The int8 kernels' packed layout (MatView::packed), 16-row groups: bytes for a rows x cols matrix of dtype 3
-// (q8_0) or 4 (q4_0) (cols % 64 == 0), 5 (q4_k) or 6 (q6_k), and the packing of its groups [g_begin, g_end) into
-// out (which points at group 0; 64-byte aligned).
+// The int8 kernels' packed layout (MatView::packed): groups of kPackRows rows, rows in lanes.
+inline constexpr int kPackRows = 16;
+
+// q8_0 / q4_0 (cols % 64 == 0): two 32-blocks per record, a whole number of cache lines and the same bytes as the
+// stored rows. A q4_0 block's byte 4p + e already holds columns 4p + e (low nibble) and 16 + 4p + e (high), so
+// row r's 16 code bytes go to bytes 4r + e of the four 64-byte vectors as they are; q8_0 codes are stored + 128
+// (unsigned for dpbusd). A 64-byte vector is rows 0-7 in its low half and 8-15 in its high half, so AVX2 reads
+// the same records as two 8-row groups. Written by pack_b32 (plain C++: AVX2-only CPUs pack too).
+struct Q8Pack {             // 16 rows × two 32-blocks (17 cache lines)
+  uint16_t d[2][16];        // block h's scale of each row (fp16)
+  uint8_t q[2][8][64];      // block h, quad g: row r's bytes 4r + e: column 4g + e, + 128
+};
+struct Q4Pack {             // 16 rows × two 32-blocks (9 cache lines)
+  uint16_t d[2][16];
+  uint8_t q[2][4][64];      // block h, p < 4: row r's bytes 4r + e: low nibble column 4p + e, high 16 + 4p + e
+};
+static_assert(sizeof(Q8Pack) % 64 == 0 && sizeof(Q4Pack) % 64 == 0);
+void pack_b32(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
+              int64_t g_end, void* out);
+
+// q4_k (5) / q6_k (6): bytes of the packed layout of a rows x cols matrix, and the packing of its groups
+// [g_begin, g_end) into out (which points at group 0; 64-byte aligned). Requires AVX-512 VNNI.
 size_t packed16_bytes(int dtype, int64_t rows, int64_t cols);
 void pack16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
             int64_t g_end, void* out);
@@ -87,6 +106,11 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
 // for the VNNI kernels (q4_0 reads corr; the K-quants k_groups; q4_groups, seed unused).
 void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                            float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
+
+// q8_0 (3) / q4_0 (4) from pack_b32's layout with AVX2 only, n_tok < kGemmMinTokens, row_begin % kPackRows == 0:
+// each 8-row half-group against every token; xq.q, xq.d, and xq.seed (q4_0).
+void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
+                             int64_t ldy, int64_t row_begin, int64_t row_end);
 
 // bf16 weights (rows of cols bf16, cols even) against xb: n_tok rows of cols bf16 activations (acts_to_bf16);
 // rows [row_begin, row_end) of y. Requires AVX-512 BF16; n_tok >= 1 (a GEMM from kGemmMinTokens on, per-row

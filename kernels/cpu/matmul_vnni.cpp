@@ -15,10 +15,8 @@
 namespace glm::kernels::isa_impl {
 namespace {
 
-struct Q8Pack;
-struct Q4Pack;
 struct WQ8 {
-  using Pack = Q8Pack;  // its packed layout (pack_b16)
+  using Pack = Q8Pack;  // its packed layout (pack_b32)
   static constexpr int kBlockBytes = 34;
   static constexpr bool kNibbles = false;
   static constexpr bool kHalves = false;  // two scales per 32-block (one per 16)
@@ -474,8 +472,6 @@ struct Q6KPack {           // 16 rows × one super-block (53 cache lines, 32 byt
 };
 static_assert(sizeof(Q6KPack) % 64 == 0);
 
-constexpr int kPackRows = 16;
-
 // fn(o, mask) for each packed group [o, o + 16) of rows [r0, r1) (r0 % 16 == 0); mask: its rows below r1.
 template <class F>
 inline void for_packed_groups(int64_t r0, int64_t r1, F&& fn) {
@@ -684,40 +680,8 @@ void pack_group_packed(const uint8_t* packed, int64_t nsb, int64_t g, PackedBloc
   }
 }
 
-// ---- q8_0 / q4_0 decode on packed 16-row groups ----------------------------------------------------------
-//
-// The same rows-in-lanes layout for the 32-block types, two blocks per record (a whole number of cache lines,
-// the same bytes as the stored rows): a q4_0 block's byte 4p + e already holds columns 4p + e (low nibble) and
-// 16 + 4p + e (high), so row r's 16 code bytes go to bytes 4r + e of the four 64-byte vectors as they are;
-// q8_0 codes are stored + 128 (unsigned for dpbusd). Each block's sum is seeded with -offset · Σx.
-
-struct Q8Pack {             // 16 rows × two 32-blocks (17 cache lines)
-  uint16_t d[2][16];
-  uint8_t q[2][8][64];      // block h, quad g: row r's bytes 4r + e: column 4g + e, + 128
-};
-static_assert(sizeof(Q8Pack) % 64 == 0);
-
-struct Q4Pack {             // 16 rows × two 32-blocks (9 cache lines)
-  uint16_t d[2][16];
-  uint8_t q[2][4][64];      // block h, p < 4: row r's bytes 4r + e: low nibble column 4p + e, high 16 + 4p + e
-};
-static_assert(sizeof(Q4Pack) % 64 == 0);
-
-template <class W>
-void pack_b16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nb, int64_t g, uint8_t* out) {
-  using Pack = typename W::Pack;
-  for (int64_t c = 0; c < nb / 2; ++c) {
-    auto* p = reinterpret_cast<Pack*>(out) + g * (nb / 2) + c;
-    __builtin_memset(p, 0, sizeof(Pack));
-    for (int r = 0; r < kPackRows && g * kPackRows + r < rows; ++r)
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* b = w + (g * kPackRows + r) * rb + (2 * c + h) * W::kBlockBytes;
-        p->d[h][r] = load_u16(b);
-        for (int q = 0; q < (W::kNibbles ? 4 : 8); ++q)
-          for (int e = 0; e < 4; ++e) p->q[h][q][4 * r + e] = uint8_t(b[2 + 4 * q + e] ^ (W::kNibbles ? 0 : 0x80));
-      }
-  }
-}
+// ---- q8_0 / q4_0 decode on packed 16-row groups (Q8Pack, Q4Pack) -----------------------------------------
+// Each block's sum is seeded with -offset · Σx.
 
 template <class W>
 inline void gemv16_b32(const typename W::Pack* p, int64_t nb, const ActQ8& xq, float* y, __mmask16 mask) {
@@ -891,24 +855,15 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
 
 size_t packed16_bytes(int dtype, int64_t rows, int64_t cols) {
   const size_t groups = size_t((rows + kPackRows - 1) / kPackRows);
-  switch (dtype) {
-    case 3: return groups * size_t(cols / 64) * sizeof(Q8Pack);
-    case 4: return groups * size_t(cols / 64) * sizeof(Q4Pack);
-    case 5: return groups * size_t(cols / 256) * sizeof(Q4KPack);
-    default: return groups * size_t(cols / 256) * sizeof(Q6KPack);
-  }
+  return groups * size_t(cols / 256) * (dtype == 5 ? sizeof(Q4KPack) : sizeof(Q6KPack));
 }
 
 void pack16(int dtype, const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t g_begin, int64_t g_end,
             void* out) {
   auto* o = static_cast<uint8_t*>(out);
   for (int64_t g = g_begin; g < g_end; ++g) {
-    switch (dtype) {
-      case 3: pack_b16_group<WQ8>(w, rb, rows, cols / 32, g, o); break;
-      case 4: pack_b16_group<WQ4>(w, rb, rows, cols / 32, g, o); break;
-      case 5: pack_k16_group<WQ4K>(w, rb, rows, cols / 256, g, o); break;
-      default: pack_k16_group<WQ6K>(w, rb, rows, cols / 256, g, o); break;
-    }
+    if (dtype == 5) pack_k16_group<WQ4K>(w, rb, rows, cols / 256, g, o);
+    else pack_k16_group<WQ6K>(w, rb, rows, cols / 256, g, o);
   }
 }
 

@@ -207,6 +207,7 @@ TEST(ThreadPoolTest, RunsEveryThreadOnceAndSplitCoversTheRange) {
 // arithmetic in the same order (bit-identical); decode sums in another order (within float rounding). Row
 // ranges that start off a block boundary fall back to the rows; threads split on block boundaries.
 TEST(MatmulTest, PackedMatchesRowLayout) {
+  if (isa() != Isa::avx512) GTEST_SKIP() << "no AVX-512: its packed kernels are not run (AVX2's: below)";
   std::mt19937 rng(21);
   std::normal_distribution<float> nd(0, 1);
   ThreadPool three(3);
@@ -298,6 +299,63 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
             << isa_name(level) << " " << dtype_name(t) << " cols " << cols << " n_tok " << n_tok << " row " << o
             << " token " << tt;
       }
+    }
+  }
+}
+
+// AVX2 reads the q8_0 / q4_0 packed layout 8 rows at a time (decode and up to kGemmMinTokens tokens): the same
+// values as its row kernels, to float rounding; partial last groups and row ranges off a group fall back or mask.
+TEST(MatmulTest, Avx2PackedMatchesRowLayout) {
+  if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(17);
+  std::normal_distribution<float> nd(0, 1);
+  for (DType t : {DType::q8_0, DType::q4_0})
+    for (int64_t cols : {64, 192, 1024})
+      for (int64_t rows : {3, 16, 45, 130}) {
+        Mat m = random_mat(t, rows, cols, rng);
+        ASSERT_TRUE(packing_wanted(m.view));
+        std::vector<uint8_t> buf(packed_bytes(m.view) + 64);
+        auto* packed = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+        pack_matrix(m.view, packed, nullptr);
+        MatView pv = m.view;
+        pv.packed = packed;
+        for (int n_tok : {1, 2, 7}) {
+          std::vector<float> x(static_cast<size_t>(n_tok * cols));
+          for (auto& v : x) v = nd(rng);
+          std::vector<float> a(static_cast<size_t>(n_tok * rows)), b(a.size()), c(a.size());
+          matmul_rows_at(Isa::avx2, MatmulActs::compact, m.view, x.data(), cols, n_tok, a.data(), rows, 0, rows);
+          matmul_rows_at(Isa::avx2, MatmulActs::compact, pv, x.data(), cols, n_tok, b.data(), rows, 0, rows);
+          const int64_t split = std::min<int64_t>(16, rows);  // [0, 16) packed, [16, rows) packed again
+          matmul_rows_at(Isa::avx2, MatmulActs::compact, pv, x.data(), cols, n_tok, c.data(), rows, 0, split);
+          if (rows > split)
+            matmul_rows_at(Isa::avx2, MatmulActs::compact, pv, x.data(), cols, n_tok, c.data(), rows, split, rows);
+          for (size_t i = 0; i < a.size(); ++i) {
+            ASSERT_NEAR(b[i], a[i], 1e-4 * (1 + std::fabs(a[i])))
+                << dtype_name(t) << " cols " << cols << " rows " << rows << " n_tok " << n_tok << " at " << i;
+            ASSERT_EQ(c[i], b[i]) << dtype_name(t) << " split at 16, rows " << rows << " at " << i;
+          }
+        }
+      }
+}
+
+// The AVX2 int8 kernels take 4 tokens per pass over a row (prefill); each token's result is bit for bit what it
+// gets alone (decode), for the full passes and every tail.
+TEST(MatmulTest, Avx2Int8TokenTilesEqualOneTokenAtATime) {
+  if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0, 1);
+  const int64_t cols = 512, rows = 5;
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k}) {
+    Mat m = random_mat(t, rows, cols, rng);
+    for (int n_tok : {5, 6, 7, 8}) {
+      std::vector<float> x(static_cast<size_t>(n_tok * cols));
+      for (auto& v : x) v = nd(rng);
+      std::vector<float> all(static_cast<size_t>(n_tok * rows)), one(all.size());
+      matmul_rows_at(Isa::avx2, MatmulActs::compact, m.view, x.data(), cols, n_tok, all.data(), rows, 0, rows);
+      for (int tt = 0; tt < n_tok; ++tt)
+        matmul_rows_at(Isa::avx2, MatmulActs::compact, m.view, x.data() + tt * cols, cols, 1, one.data() + tt * rows,
+                       rows, 0, rows);
+      EXPECT_EQ(all, one) << dtype_name(t) << " n_tok " << n_tok;
     }
   }
 }

@@ -69,30 +69,6 @@ void isa_impl::group_k(int dtype, const float* x, int64_t cols, void* out) {
   }
 }
 
-void isa_impl::pack_b32(int dtype, const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t g_begin,
-                        int64_t g_end, void* out) {
-  const bool q4 = dtype == int(DType::q4_0);
-  const int block_bytes = q4 ? 18 : 34, quads = q4 ? 4 : 8;
-  const size_t record = q4 ? sizeof(isa_impl::Q4Pack) : sizeof(isa_impl::Q8Pack);
-  const int64_t nb = cols / 32;
-  auto* o = static_cast<uint8_t*>(out);
-  for (int64_t g = g_begin; g < g_end; ++g)
-    for (int64_t c = 0; c < nb / 2; ++c) {
-      uint8_t* p = o + size_t(g * (nb / 2) + c) * record;
-      __builtin_memset(p, 0, record);
-      auto* d = reinterpret_cast<uint16_t*>(p);  // d[2][16], then the codes
-      uint8_t* q = p + 64;
-      for (int r = 0; r < isa_impl::kPackRows && g * isa_impl::kPackRows + r < rows; ++r)
-        for (int h = 0; h < 2; ++h) {
-          const uint8_t* b = w + (g * isa_impl::kPackRows + r) * rb + (2 * c + h) * block_bytes;
-          __builtin_memcpy(&d[16 * h + r], b, 2);
-          for (int k = 0; k < quads; ++k)
-            for (int e = 0; e < 4; ++e)
-              q[(h * quads + k) * 64 + 4 * r + e] = uint8_t(b[2 + 4 * k + e] ^ (q4 ? 0 : 0x80));
-        }
-    }
-}
-
 namespace {
 void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                         int64_t row_begin, int64_t row_end) {
@@ -294,7 +270,8 @@ size_t packed_bytes(const MatView& w) {
   const size_t groups = size_t((w.rows + isa_impl::kPackRows - 1) / isa_impl::kPackRows);
   if (w.dtype == DType::q8_0) return groups * size_t(w.cols / 64) * sizeof(isa_impl::Q8Pack);
   if (w.dtype == DType::q4_0) return groups * size_t(w.cols / 64) * sizeof(isa_impl::Q4Pack);
-  if (w.dtype != DType::bf16) return isa_impl::packed16_bytes(int(w.dtype), w.rows, w.cols);
+  if (w.dtype == DType::q4_k) return groups * size_t(w.cols / 256) * sizeof(isa_impl::Q4KPack);
+  if (w.dtype == DType::q6_k) return groups * size_t(w.cols / 256) * sizeof(isa_impl::Q6KPack);
   return size_t(gemm_blocks(w.rows)) * size_t(w.cols / 2) * isa_impl::kGemmRows * sizeof(uint32_t);
 }
 
@@ -306,10 +283,8 @@ void pack_matrix(const MatView& w, void* out, ThreadPool* pool) {
   auto run = [&](int64_t b, int64_t e) {
     if (bf16)
       isa_impl::pack_bf16_pairs(src, w.row_bytes, w.rows, w.cols, b, e, static_cast<uint32_t*>(out));
-    else if (w.dtype == DType::q8_0 || w.dtype == DType::q4_0)
-      isa_impl::pack_b32(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
     else
-      isa_impl::pack16(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
+      isa_impl::pack_groups(int(w.dtype), src, w.row_bytes, w.rows, w.cols, b, e, out);
   };
   if (pool && pool->n_threads() > 1) pool->parallel_for(blocks, 16, run);
   else run(0, blocks);

@@ -77,7 +77,7 @@ inline constexpr int kPackRows = 16;
 // stored rows. A q4_0 block's byte 4p + e already holds columns 4p + e (low nibble) and 16 + 4p + e (high), so
 // row r's 16 code bytes go to bytes 4r + e of the four 64-byte vectors as they are; q8_0 codes are stored + 128
 // (unsigned for dpbusd). A 64-byte vector is rows 0-7 in its low half and 8-15 in its high half, so AVX2 reads
-// the same records as two 8-row groups. Written by pack_b32 (plain C++: AVX2-only CPUs pack too).
+// the same records as two 8-row groups.
 struct Q8Pack {             // 16 rows × two 32-blocks (17 cache lines)
   uint16_t d[2][16];        // block h's scale of each row (fp16)
   uint8_t q[2][8][64];      // block h, quad g: row r's bytes 4r + e: column 4g + e, + 128
@@ -87,18 +87,37 @@ struct Q4Pack {             // 16 rows × two 32-blocks (9 cache lines)
   uint8_t q[2][4][64];      // block h, p < 4: row r's bytes 4r + e: low nibble column 4p + e, high 16 + 4p + e
 };
 static_assert(sizeof(Q8Pack) % 64 == 0 && sizeof(Q4Pack) % 64 == 0);
-void pack_b32(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
-              int64_t g_end, void* out);
 
-// q4_k (5) / q6_k (6): bytes of the packed layout of a rows x cols matrix, and the packing of its groups
-// [g_begin, g_end) into out (which points at group 0; 64-byte aligned). Requires AVX-512 VNNI.
-size_t packed16_bytes(int dtype, int64_t rows, int64_t cols);
-void pack16(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
-            int64_t g_end, void* out);
+// q4_k / q6_k: one super-block per record, rows in lanes as above, sub-block scales unpacked to bytes. The scales
+// come first and the codes after them in the order the kernels read them: one sequential stream.
+struct Q4KPack {           // 16 rows × one super-block (37 cache lines)
+  uint8_t sc[8][16];       // sub-block j's 6-bit scale of each row
+  uint8_t m[4][16][2];     // the mins of sub-blocks 2i and 2i + 1 of each row, side by side (one s16 pair per lane)
+  uint16_t d[16], dmin[16];
+  uint8_t qs[8][4][64];    // sub-block j, p < 4: row r's bytes 4r + e: low nibble column 32j + 4p + e,
+                           // high nibble column 32j + 16 + 4p + e
+};
+struct Q6KPack {           // 16 rows × one super-block (53 cache lines, 32 bytes of them padding)
+  uint16_t d[16];
+  uint8_t pad[32];
+  struct {
+    struct {
+      uint8_t ql[2][64];   // p < 2: row r's bytes 4r + e: low nibble column 16i + 4p + e, high 16i + 8 + 4p + e
+      uint8_t qh[64];      // row r's byte 4r + e holds the top two bits of column 16i + 4q + e at bit 2q (q < 4)
+    } q[4];                // 16-block i = 4c + k
+    int8_t sc[4][16];      // 16-block 4c + k's scale of each row
+  } c[4];
+};
+static_assert(sizeof(Q4KPack) % 64 == 0 && sizeof(Q6KPack) % 64 == 0);
+
+// Writes groups [g_begin, g_end) of a rows x cols matrix of dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k) in its
+// packed layout to out (group 0; 64-byte aligned). Plain C++ (matmul_pack.cpp): any CPU packs.
+void pack_groups(int dtype, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols, int64_t g_begin,
+                 int64_t g_end, void* out);
 
 // dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k); requires AVX-512 VNNI; for q4_0 and n_tok 1, xq.q4_groups
 // set; for the K-quants xq.bsum (q4_k) and, below kGemmMinTokens, xq.k_groups; xq.seed for packed q8_0 / q4_0.
-// packed (may be null): pack16's layout of w, read instead of it when row_begin % 16 == 0.
+// packed (may be null): pack_groups' layout of w, read instead of it when row_begin % 16 == 0.
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const void* packed,
                       const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
@@ -107,7 +126,7 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
 void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                            float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
-// q8_0 (3) / q4_0 (4) from pack_b32's layout with AVX2 only, n_tok < kGemmMinTokens, row_begin % kPackRows == 0:
+// q8_0 (3) / q4_0 (4) from pack_groups' layout with AVX2 only, n_tok < kGemmMinTokens, row_begin % kPackRows == 0:
 // each 8-row half-group against every token; xq.q, xq.d, and xq.seed (q4_0).
 void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                              int64_t ldy, int64_t row_begin, int64_t row_end);

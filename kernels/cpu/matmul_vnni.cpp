@@ -16,7 +16,7 @@ namespace glm::kernels::isa_impl {
 namespace {
 
 struct WQ8 {
-  using Pack = Q8Pack;  // its packed layout (pack_b32)
+  using Pack = Q8Pack;  // its packed layout (pack_groups)
   static constexpr int kBlockBytes = 34;
   static constexpr bool kNibbles = false;
   static constexpr bool kHalves = false;  // two scales per 32-block (one per 16)
@@ -442,35 +442,12 @@ inline void gemm_micro(const PackedBlock* p0, const PackedBlock* p1, int64_t nb,
 
 // ---- K-quant decode on packed 16-row groups (MatView::packed) ---------------------------------------------
 //
-// Rows in lanes: pack16 rewrites each group of 16 rows super-block by super-block so that a 64-byte load
-// holds 4 columns of all 16 rows (two such quads as the two nibbles), and one dpbusd takes them against one
-// broadcast quad of activations. Sub-block scales (unpacked to bytes at load) multiply each row's int32 sum
-// lane-wise; no horizontal sums until the end of the row. Measured on one Zen 4 core, 2048 columns, in cache:
-// q4_k 24 -> 60 GB/s of weights, q6_k 31 -> 47 against the row kernels above. The prefill GEMM reads the same
-// layout (pack_group_packed).
-
-// The scales come first and the codes after them in the order the kernel reads them: one sequential stream.
-struct Q4KPack {           // 16 rows × one super-block (37 cache lines)
-  uint8_t sc[8][16];       // sub-block j's 6-bit scale of each row
-  uint8_t m[4][16][2];     // the mins of sub-blocks 2i and 2i + 1 of each row, side by side (one s16 pair per lane)
-  uint16_t d[16], dmin[16];
-  uint8_t qs[8][4][64];    // sub-block j, p < 4: row r's bytes 4r + e: low nibble column 32j + 4p + e,
-                           // high nibble column 32j + 16 + 4p + e
-};
-static_assert(sizeof(Q4KPack) % 64 == 0);
-
-struct Q6KPack {           // 16 rows × one super-block (53 cache lines, 32 bytes of them padding)
-  uint16_t d[16];
-  uint8_t pad[32];
-  struct {
-    struct {
-      uint8_t ql[2][64];   // p < 2: row r's bytes 4r + e: low nibble column 16i + 4p + e, high 16i + 8 + 4p + e
-      uint8_t qh[64];      // row r's byte 4r + e holds the top two bits of column 16i + 4q + e at bit 2q (q < 4)
-    } q[4];                // 16-block i = 4c + k
-    int8_t sc[4][16];      // 16-block 4c + k's scale of each row
-  } c[4];
-};
-static_assert(sizeof(Q6KPack) % 64 == 0);
+// Rows in lanes (Q4KPack, Q6KPack; pack_groups): each group of 16 rows is rewritten super-block by super-block
+// so that a 64-byte load holds 4 columns of all 16 rows (two such quads as the two nibbles), and one dpbusd takes
+// them against one broadcast quad of activations. Sub-block scales (unpacked to bytes at load) multiply each
+// row's int32 sum lane-wise; no horizontal sums until the end of the row. Measured on one Zen 4 core, 2048
+// columns, in cache: q4_k 24 -> 60 GB/s of weights, q6_k 31 -> 47 against the row kernels above. The prefill
+// GEMM reads the same layout (pack_group_packed).
 
 // fn(o, mask) for each packed group [o, o + 16) of rows [r0, r1) (r0 % 16 == 0); mask: its rows below r1.
 template <class F>
@@ -487,60 +464,6 @@ inline void set_block_scales(PackedBlock& b, __m512 d, __m512 d_hi, __m512 mn, _
   _mm512_storeu_ps(b.mn, mn);
   _mm512_storeu_si512(b.corr, _mm512_slli_epi32(_mm512_sub_epi32(zero, sum), 7));
   _mm512_storeu_si512(b.corr_hi, _mm512_slli_epi32(_mm512_sub_epi32(zero, sum_hi), 7));
-}
-
-// Row r's 256 codes (q4_k: 0..15, q6_k: 0..63) of super-block s, in column order.
-template <class W>
-void codes(const uint8_t* row, int64_t s, uint8_t* q) {
-  for (int j = 0; j < 8; ++j) {
-    int8_t tmp[32];
-    unpack_row<W>(row, 8 * s + j, tmp);
-    for (int e = 0; e < 32; ++e) q[32 * j + e] = uint8_t(tmp[e] + (W::kHalves ? 32 : 0));  // q6_k: back to 0..63
-  }
-}
-
-template <class W>
-void pack_k16_group(const uint8_t* w, size_t rb, int64_t rows, int64_t nsb, int64_t g, uint8_t* out) {
-  for (int64_t s = 0; s < nsb; ++s) {
-    uint8_t* rec = out + (g * nsb + s) * (W::kMins ? sizeof(Q4KPack) : sizeof(Q6KPack));
-    __builtin_memset(rec, 0, W::kMins ? sizeof(Q4KPack) : sizeof(Q6KPack));
-    for (int r = 0; r < kPackRows && g * kPackRows + r < rows; ++r) {
-      const uint8_t* row = w + (g * kPackRows + r) * rb;
-      uint8_t q[256];
-      codes<W>(row, s, q);
-      if constexpr (W::kMins) {
-        auto* p = reinterpret_cast<Q4KPack*>(rec);
-        const uint8_t* b = row + s * WQ4K::kSuperBytes;
-        uint64_t sc, m;
-        q4k_scales(b + 4, &sc, &m);
-        for (int j = 0; j < 8; ++j) {
-          p->sc[j][r] = uint8_t(sc >> (8 * j));
-          p->m[j / 2][r][j % 2] = uint8_t(m >> (8 * j));
-          for (int pp = 0; pp < 4; ++pp)
-            for (int e = 0; e < 4; ++e)
-              p->qs[j][pp][4 * r + e] = uint8_t(q[32 * j + 4 * pp + e] | q[32 * j + 16 + 4 * pp + e] << 4);
-        }
-        p->d[r] = load_u16(b);
-        p->dmin[r] = load_u16(b + 2);
-      } else {
-        auto* p = reinterpret_cast<Q6KPack*>(rec);
-        const uint8_t* b = row + s * WQ6K::kSuperBytes;
-        for (int i = 0; i < 16; ++i) {
-          p->c[i / 4].sc[i % 4][r] = int8_t(b[192 + i]);
-          for (int pp = 0; pp < 2; ++pp)
-            for (int e = 0; e < 4; ++e)
-              p->c[i / 4].q[i % 4].ql[pp][4 * r + e] =
-                  uint8_t((q[16 * i + 4 * pp + e] & 15) | (q[16 * i + 8 + 4 * pp + e] & 15) << 4);
-          for (int e = 0; e < 4; ++e) {
-            uint8_t h = 0;
-            for (int qq = 0; qq < 4; ++qq) h = uint8_t(h | (q[16 * i + 4 * qq + e] >> 4) << (2 * qq));
-            p->c[i / 4].q[i % 4].qh[4 * r + e] = h;
-          }
-        }
-        p->d[r] = load_u16(b + 208);
-      }
-    }
-  }
 }
 
 // The four quads of 16-block i of a Q6KPack as unsigned 6-bit codes (q[qq]: columns 16i + 4qq + e of each row).
@@ -740,7 +663,7 @@ void pack_group_b32(const uint8_t* packed, int64_t nb, int64_t g, PackedBlock* p
     }
 }
 
-// packed (may be null): pack16's layout of the same weights, read instead of w when r0 % 16 == 0.
+// packed (may be null): pack_groups' layout of the same weights, read instead of w when r0 % 16 == 0.
 template <class W>
 void gemm(const uint8_t* w, size_t rb, int64_t cols, const uint8_t* packed, const ActQ8& xq, int n_tok, float* y,
           int64_t ldy, int64_t r0, int64_t r1) {
@@ -851,20 +774,6 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out) {
       for (int q = 0; q < 4; ++q) g[i].corr[4 * b + q] = xq.corr[kb * 8 + q] + xq.corr[kb * 8 + 4 + q];
       g[i].d[b] = xq.d[kb];
     }
-}
-
-size_t packed16_bytes(int dtype, int64_t rows, int64_t cols) {
-  const size_t groups = size_t((rows + kPackRows - 1) / kPackRows);
-  return groups * size_t(cols / 256) * (dtype == 5 ? sizeof(Q4KPack) : sizeof(Q6KPack));
-}
-
-void pack16(int dtype, const uint8_t* w, size_t rb, int64_t rows, int64_t cols, int64_t g_begin, int64_t g_end,
-            void* out) {
-  auto* o = static_cast<uint8_t*>(out);
-  for (int64_t g = g_begin; g < g_end; ++g) {
-    if (dtype == 5) pack_k16_group<WQ4K>(w, rb, rows, cols / 256, g, o);
-    else pack_k16_group<WQ6K>(w, rb, rows, cols / 256, g, o);
-  }
 }
 
 void matmul_rows_vnni(int dtype, const uint8_t* w, size_t rb, int64_t cols, const void* packed, const ActQ8& xq,

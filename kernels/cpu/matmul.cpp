@@ -254,12 +254,11 @@ void check_view(const MatView& w) {
 }  // namespace
 
 bool packing_wanted(const MatView& w) {
-  // q8_0 / q4_0: two blocks a record; read by the VNNI kernels and (8 rows at a time) by the AVX2 ones.
+  // The int8 layouts are read by the VNNI kernels and (8 rows at a time) by the AVX2 ones; q8_0 / q4_0 put two
+  // blocks in a record.
   if (w.dtype == DType::q8_0 || w.dtype == DType::q4_0) return isa() != Isa::scalar && w.cols % 64 == 0;
-  if (isa() != Isa::avx512) return false;
-  if (w.dtype == DType::bf16) return has_avx512_bf16() && w.cols % 2 == 0;
-  if (w.dtype == DType::q4_k || w.dtype == DType::q6_k) return has_vnni();
-  return false;
+  if (w.dtype == DType::q4_k || w.dtype == DType::q6_k) return isa() != Isa::scalar;
+  return isa() == Isa::avx512 && w.dtype == DType::bf16 && has_avx512_bf16() && w.cols % 2 == 0;
 }
 
 namespace {

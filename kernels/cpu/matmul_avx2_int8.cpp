@@ -212,6 +212,117 @@ void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, in
   _mm256_storeu_ps(out + 8, acc[1]);
 }
 
+// out[0..15] = the 16 rows of a K-quant packed group against one token's KGroups (the VNNI kernels' math with
+// maddubs), both 8-row halves in one pass over the records (two passes left DRAM idle during the second: from
+// memory that read slower than the stored rows). q4_k's 16-bit sums of a sub-block fit (8 · 2 · 15 · 127 =
+// 30480) and take the sub-block scale in one madd (scale in both halves of each lane); q6_k sums two quads at a
+// time (2 · 2 · 63 · 127 = 32004) and multiplies its signed 16-block scale in int32.
+inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* out) {
+  const __m256i nib = _mm256_set1_epi8(15);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t s = 0; s < nsb; ++s, ++p) {
+    const KGroup& x = g[s];
+    __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int j = 0; j < 8; ++j) {
+      const int8_t* xj = x.q + 32 * kQ4kPlace[j];
+      __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+      for (int pp = 0; pp < 4; ++pp) {
+        const __m256i xa = bcast4(xj + 4 * pp), xb = bcast4(xj + 16 + 4 * pp);
+        for (int half = 0; half < 2; ++half) {
+          const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p->qs[j][pp] + 32 * half));
+          s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(w, nib), xa));
+          s16[half] = _mm256_add_epi16(
+              s16[half], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nib), xb));
+        }
+      }
+      for (int half = 0; half < 2; ++half) {
+        int64_t sc8;
+        __builtin_memcpy(&sc8, p->sc[j] + 8 * half, 8);
+        const __m256i sc = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(sc8));
+        isum[half] = _mm256_add_epi32(isum[half],
+                                      _mm256_madd_epi16(s16[half], _mm256_or_si256(sc, _mm256_slli_epi32(sc, 16))));
+      }
+    }
+    const __m256 dx = _mm256_set1_ps(x.d);
+    for (int half = 0; half < 2; ++half) {
+      __m256i msum = _mm256_setzero_si256();
+      for (int i = 0; i < 4; ++i) {
+        int32_t pair;
+        __builtin_memcpy(&pair, x.bsum32 + 2 * i, 4);
+        const __m256i m = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p->m[i][8 * half])));
+        msum = _mm256_add_epi32(msum, _mm256_madd_epi16(m, _mm256_set1_epi32(pair)));
+      }
+      auto scales = [&](const uint16_t* h) {
+        return _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 8 * half))), dx);
+      };
+      acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[half]), scales(p->d), acc[half]);
+      acc[half] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), scales(p->dmin), acc[half]);
+    }
+  }
+  _mm256_storeu_ps(out, acc[0]);
+  _mm256_storeu_ps(out + 8, acc[1]);
+}
+
+inline void gemv16_q6k(const Q6KPack* p, int64_t nsb, const KGroup* g, float* out) {
+  const __m256i nib = _mm256_set1_epi8(15), b45 = _mm256_set1_epi8(0x30), ones = _mm256_set1_epi16(1);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int64_t s = 0; s < nsb; ++s, ++p) {
+    const KGroup& x = g[s];
+    __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int i = 0; i < 16; ++i) {
+      const auto& b = p->c[i / 4].q[i % 4];
+      const int8_t* xi = x.q + 16 * i;
+      const __m256i x0 = bcast4(xi), x1 = bcast4(xi + 4), x2 = bcast4(xi + 8), x3 = bcast4(xi + 12);
+      for (int half = 0; half < 2; ++half) {
+        const __m256i l0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.ql[0] + 32 * half));
+        const __m256i l1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.ql[1] + 32 * half));
+        const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * half));
+        const __m256i q0 =
+            _mm256_or_si256(_mm256_and_si256(l0, nib), _mm256_and_si256(_mm256_slli_epi16(h, 4), b45));
+        const __m256i q1 =
+            _mm256_or_si256(_mm256_and_si256(l1, nib), _mm256_and_si256(_mm256_slli_epi16(h, 2), b45));
+        const __m256i q2 =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), nib), _mm256_and_si256(h, b45));
+        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), nib),
+                                           _mm256_and_si256(_mm256_srli_epi16(h, 2), b45));
+        const __m256i sa = _mm256_add_epi16(_mm256_maddubs_epi16(q0, x0), _mm256_maddubs_epi16(q1, x1));
+        const __m256i sb = _mm256_add_epi16(_mm256_maddubs_epi16(q2, x2), _mm256_maddubs_epi16(q3, x3));
+        const __m256i sum = _mm256_add_epi32(
+            _mm256_add_epi32(_mm256_madd_epi16(sa, ones), _mm256_madd_epi16(sb, ones)), _mm256_set1_epi32(x.q6off[i]));
+        int64_t sc8;
+        __builtin_memcpy(&sc8, p->c[i / 4].sc[i % 4] + 8 * half, 8);
+        const __m256i sc = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(sc8));
+        isum[half] = _mm256_add_epi32(isum[half], _mm256_mullo_epi32(sum, sc));
+      }
+    }
+    const __m256 dx = _mm256_set1_ps(x.d);
+    for (int half = 0; half < 2; ++half) {
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p->d + 8 * half)));
+      acc[half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[half]), _mm256_mul_ps(d, dx), acc[half]);
+    }
+  }
+  _mm256_storeu_ps(out, acc[0]);
+  _mm256_storeu_ps(out + 8, acc[1]);
+}
+
+template <class Pack>
+void packed_rows_k(const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
+                   int64_t r1) {
+  const int64_t nsb = cols / 256;
+  const auto* g = static_cast<const KGroup*>(xq.k_groups);
+  const auto* base = static_cast<const Pack*>(packed);
+  for (int64_t o = r0; o < r1; o += kPackRows) {
+    const Pack* p = base + (o / kPackRows) * nsb;
+    const int64_t n = r1 - o < kPackRows ? r1 - o : kPackRows;
+    for (int t = 0; t < n_tok; ++t) {  // the group stays in L1 for every token
+      float out[kPackRows];
+      if constexpr (sizeof(Pack) == sizeof(Q4KPack)) gemv16_q4k(p, nsb, g + t * nsb, out);
+      else gemv16_q6k(p, nsb, g + t * nsb, out);
+      for (int64_t r = 0; r < n; ++r) y[t * ldy + o + r] = out[r];
+    }
+  }
+}
+
 template <bool kQ4>
 void packed_rows(const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
                  int64_t r1) {
@@ -255,8 +366,12 @@ void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t rb, int64_t cols,
 
 void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                              int64_t ldy, int64_t r0, int64_t r1) {
-  if (dtype == 4) packed_rows<true>(packed, cols, xq, n_tok, y, ldy, r0, r1);
-  else packed_rows<false>(packed, cols, xq, n_tok, y, ldy, r0, r1);
+  switch (dtype) {
+    case 3: packed_rows<false>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 4: packed_rows<true>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 5: packed_rows_k<Q4KPack>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
+    default: packed_rows_k<Q6KPack>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
+  }
 }
 
 }  // namespace glm::kernels::isa_impl

@@ -303,15 +303,16 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   }
 }
 
-// AVX2 reads the q8_0 / q4_0 packed layout 8 rows at a time (decode and up to kGemmMinTokens tokens): the same
-// values as its row kernels, to float rounding; partial last groups and row ranges off a group fall back or mask.
+// AVX2 reads the int8 packed layouts 8 rows at a time (decode and up to kGemmMinTokens tokens): the same values
+// as its row kernels, to float rounding; partial last groups and row ranges split at a group.
 TEST(MatmulTest, Avx2PackedMatchesRowLayout) {
   if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   std::mt19937 rng(17);
   std::normal_distribution<float> nd(0, 1);
-  for (DType t : {DType::q8_0, DType::q4_0})
-    for (int64_t cols : {64, 192, 1024})
+  for (DType t : {DType::q8_0, DType::q4_0, DType::q4_k, DType::q6_k})
+    for (int64_t cols : {64, 192, 256, 1024})
       for (int64_t rows : {3, 16, 45, 130}) {
+        if (cols % (dtype_block(t) == 32 ? 64 : 256) != 0) continue;
         Mat m = random_mat(t, rows, cols, rng);
         ASSERT_TRUE(packing_wanted(m.view));
         std::vector<uint8_t> buf(packed_bytes(m.view) + 64);

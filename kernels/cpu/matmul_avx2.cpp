@@ -95,6 +95,15 @@ struct Converts<LoadF32> {
   static constexpr bool value = false;
 };
 
+template <class L>
+struct IsBF16 {
+  static constexpr bool value = false;
+};
+template <>
+struct IsBF16<LoadBF16> {
+  static constexpr bool value = true;
+};
+
 template <class L, int R, int T>
 inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
   __m256 acc[R][T];
@@ -127,11 +136,40 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
   if (t < n_tok) tile<L, R, 1>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
 }
 
+// bf16 decode, R rows against one token: 16 weights per load, widened by interleaving zeros below them (one
+// unpack per 8 instead of a widen and a shift); the unpacks take elements 0-3 | 8-11 and 4-7 | 12-15, so the
+// activations are loaded in that order once for all R rows.
+template <int R>
+inline void gemv_bf16(const uint8_t* w, size_t rb, int64_t cols, const float* x, float* y) {
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  const __m256i zero = _mm256_setzero_si256();
+  int64_t k = 0;
+  for (; k + 16 <= cols; k += 16) {
+    const __m256 xlo = _mm256_loadu2_m128(x + k + 8, x + k), xhi = _mm256_loadu2_m128(x + k + 12, x + k + 4);
+    for (int r = 0; r < R; ++r) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rb + 2 * k));
+      acc[r] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)), xlo, acc[r]);
+      acc[r] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)), xhi, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = hsum256(acc[r]);
+    for (int64_t kk = k; kk < cols; ++kk) s += LoadBF16::at(w + r * rb, kk) * x[kk];
+    y[r] = s;
+  }
+}
+
 template <class L>
 void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
          int64_t r0, int64_t r1) {
   if (n_tok == 1) {
     int64_t o = r0;
+    if constexpr (IsBF16<L>::value) {
+      for (; o + 8 <= r1; o += 8) gemv_bf16<8>(w + o * rb, rb, cols, x, y + o);
+      for (; o < r1; ++o) gemv_bf16<1>(w + o * rb, rb, cols, x, y + o);
+      return;
+    }
     for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     return;

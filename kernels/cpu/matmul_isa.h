@@ -126,9 +126,9 @@ void matmul_rows_vnni(int dtype, const uint8_t* w, size_t row_bytes, int64_t col
 void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t row_bytes, int64_t cols, const ActQ8& xq, int n_tok,
                            float* y, int64_t ldy, int64_t row_begin, int64_t row_end);
 
-// dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k) from pack_groups' layout with AVX2 only, n_tok <
-// kGemmMinTokens, row_begin % kPackRows == 0: each 8-row half-group against every token; xq.q, xq.d, xq.seed
-// (q4_0), or xq.k_groups (K-quants).
+// dtype 3 (q8_0), 4 (q4_0), 5 (q4_k) or 6 (q6_k) from pack_groups' layout with AVX2 only, any n_tok (prefill
+// too: each 16-row group against every token while it is in L1), row_begin % kPackRows == 0; xq.q, xq.d,
+// xq.seed (q4_0), or xq.k_groups (K-quants).
 void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                              int64_t ldy, int64_t row_begin, int64_t row_end);
 

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
+#include "kernels/cpu/cpu_features.h"
 #include "model/cpu/cpu_engine.h"
 #include "tests/model/tiny_checkpoint.h"
 
@@ -163,7 +165,16 @@ TEST(ResidentMatrices, SameLogitsAsTheMappedFile) {
   };
   EXPECT_EQ(logits(true, true, std::nullopt), logits(false, true, std::nullopt)) << "exact";
   EXPECT_EQ(logits(true, false, std::nullopt), logits(false, false, std::nullopt)) << "compact, bf16 packed";
-  EXPECT_EQ(logits(true, false, kernels::DType::q8_0), logits(false, false, kernels::DType::q8_0)) << "q8_0";
+  const auto q_resident = logits(true, false, kernels::DType::q8_0);
+  const auto q_mapped = logits(false, false, kernels::DType::q8_0);
+  if (kernels::isa() == kernels::Isa::avx512) {
+    EXPECT_EQ(q_resident, q_mapped) << "q8_0";
+  } else {
+    // Without AVX-512 the packed copy (resident only) is read by kernels that add in another order than the rows'.
+    ASSERT_EQ(q_resident.size(), q_mapped.size());
+    for (size_t i = 0; i < q_resident.size(); ++i)
+      ASSERT_NEAR(q_resident[i], q_mapped[i], 1e-4 * (1 + std::fabs(q_mapped[i]))) << "q8_0 at " << i;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -303,8 +303,8 @@ TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   }
 }
 
-// AVX2 reads the int8 packed layouts 8 rows at a time (decode and up to kGemmMinTokens tokens): the same values
-// as its row kernels, to float rounding; partial last groups and row ranges split at a group.
+// AVX2 reads the int8 packed layouts 8 rows at a time (decode and prefill): the same values as its row kernels,
+// to float rounding; partial last groups and row ranges split at a group.
 TEST(MatmulTest, Avx2PackedMatchesRowLayout) {
   if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   std::mt19937 rng(17);
@@ -320,7 +320,7 @@ TEST(MatmulTest, Avx2PackedMatchesRowLayout) {
         pack_matrix(m.view, packed, nullptr);
         MatView pv = m.view;
         pv.packed = packed;
-        for (int n_tok : {1, 2, 7}) {
+        for (int n_tok : {1, 2, 7, 9, 13}) {
           std::vector<float> x(static_cast<size_t>(n_tok * cols));
           for (auto& v : x) v = nd(rng);
           std::vector<float> a(static_cast<size_t>(n_tok * rows)), b(a.size()), c(a.size());

@@ -1,7 +1,6 @@
 #include "model/glm4.h"
 
 #include <cstring>
-#include <functional>
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rms_norm.h"
@@ -41,9 +40,7 @@ void Glm4CpuForward::run(std::span<const ForwardToken> toks, std::span<const int
     if (trace_) trace_(name, il, p, n, width);
   };
   // Per-token work (norms, residuals) over the pool in prefill; decode's one token stays on this thread.
-  auto per_token = [&](const std::function<void(int)>& fn) {
-    kernels::ThreadPool::for_each(&pool_, n, 8, 4, [&](int64_t i) { fn(int(i)); });
-  };
+  auto per_token = [&](auto&& fn) { kernels::ThreadPool::for_each(&pool_, n, 8, 4, [&](int64_t i) { fn(int(i)); }); };
   auto add_bias = [&](float* y, const float* b, int64_t width) {
     if (!b) return;
     for (int i = 0; i < n; ++i)

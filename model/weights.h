@@ -3,8 +3,9 @@
 //
 // Owns: the mapped files (TensorStore) and any converted copies: norm weights and biases as f32, matrices
 // re-encoded when WeightOptions::matmul_dtype asks for it, and the matrices copied into huge-page memory (in
-// their kernels' packed layout where kernels::packing_wanted) under WeightOptions::resident_matrices. Without those, matrices point straight
-// into the mapping (bf16/f16/f32 stay as stored and are converted inside the dot products).
+// their kernels' packed layout where kernels::packing_wanted) under WeightOptions::resident_matrices. Without
+// those, matrices point straight into the mapping (bf16/f16/f32 stay as stored and are converted inside the dot
+// products).
 // Threads: immutable after load; any thread may read concurrently. Move-only.
 // Errors: load() returns not_found (config.json, weight files, a missing tensor), invalid_argument (a shape
 // that disagrees with config.json, a corrupt file), unsupported (a dtype or architecture glm-agent lacks).

@@ -123,9 +123,7 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
           uint8_t sc, m;
           q4k_scale_min(b[i].scales, j, &sc, &m);
           const float ds = d * sc, dm = dmin * m;
-          const uint8_t* q = b[i].qs + 32 * (j / 2);
-          const int shift = 4 * (j & 1);
-          for (int l = 0; l < 32; ++l) dst[32 * j + l] = ds * float((q[l] >> shift) & 15) - dm;
+          for (int l = 0; l < 32; ++l) dst[32 * j + l] = ds * float(q4k_code(b[i], 32 * j + l)) - dm;
         }
       }
       return;
@@ -134,12 +132,7 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
       auto* b = static_cast<const BlockQ6_K*>(src);
       for (int64_t i = 0; i < n / kQKBlock; ++i, dst += kQKBlock) {
         const float d = f16_to_f32(b[i].d);
-        for (int e = 0; e < kQKBlock; ++e) {
-          const int h = e / 128, p = (e / 32) % 4, l = e % 32;
-          const int lo = (b[i].ql[64 * h + 32 * (p & 1) + l] >> (p >= 2 ? 4 : 0)) & 15;
-          const int hi = (b[i].qh[32 * h + l] >> (2 * p)) & 3;
-          dst[e] = (d * float(b[i].scales[e / 16])) * float((lo | hi << 4) - 32);
-        }
+        for (int e = 0; e < kQKBlock; ++e) dst[e] = (d * float(b[i].scales[e / 16])) * float(q6k_code(b[i], e) - 32);
       }
       return;
     }

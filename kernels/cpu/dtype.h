@@ -62,6 +62,14 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// Element e's unsigned code: q4_k 0..15 (value d·scale·code - dmin·min), q6_k 0..63 (value d·scale·(code - 32)).
+inline int q4k_code(const BlockQ4_K& b, int e) { return (b.qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) & 1))) & 15; }
+inline int q6k_code(const BlockQ6_K& b, int e) {
+  const int h = e / 128, p = (e / 32) % 4, l = e % 32;
+  const int lo = (b.ql[64 * h + 32 * (p & 1) + l] >> (p >= 2 ? 4 : 0)) & 15;
+  return lo | ((b.qh[32 * h + l] >> (2 * p)) & 3) << 4;
+}
+
 // Scale and min of sub-block j < 8 of a Q4_K (and Q5_K) super-block's 12 scale bytes: j < 4 in the low 6 bits of
 // bytes j and j + 4; j >= 4 in byte j + 4's nibbles with the top 2 bits of bytes j - 4 and j.
 inline void q4k_scale_min(const uint8_t* s, int j, uint8_t* sc, uint8_t* m) {

@@ -47,7 +47,7 @@ enum class MatmulActs {
 };
 
 // Whether w is worth packing (MatView::packed) on this CPU: bf16 (cols even) with AVX-512 BF16; q4_k / q6_k, and
-// q8_0 / q4_0 with cols % 64 == 0, with AVX-512 VNNI.
+// q8_0 / q4_0 with cols % 64 == 0, with AVX2 or AVX-512 (both read the same layout).
 bool packing_wanted(const MatView& w);
 // Bytes (64-byte multiple) that pack_matrix writes for w.
 size_t packed_bytes(const MatView& w);

@@ -85,25 +85,6 @@ struct LoadQ6_K {
   static float at(const uint8_t*, int64_t) { return 0; }
 };
 
-// Whether a loader converts (so widening a row block once pays for every token).
-template <class L>
-struct Converts {
-  static constexpr bool value = true;
-};
-template <>
-struct Converts<LoadF32> {
-  static constexpr bool value = false;
-};
-
-template <class L>
-struct IsBF16 {
-  static constexpr bool value = false;
-};
-template <>
-struct IsBF16<LoadBF16> {
-  static constexpr bool value = true;
-};
-
 template <class L, int R, int T>
 inline void tile(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
   __m256 acc[R][T];
@@ -165,7 +146,7 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
          int64_t r0, int64_t r1) {
   if (n_tok == 1) {
     int64_t o = r0;
-    if constexpr (IsBF16<L>::value) {
+    if constexpr (__is_same(L, LoadBF16)) {
       for (; o + 8 <= r1; o += 8) gemv_bf16<8>(w + o * rb, rb, cols, x, y + o);
       for (; o < r1; ++o) gemv_bf16<1>(w + o * rb, rb, cols, x, y + o);
       return;
@@ -181,7 +162,7 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     const float* xc = x + t0 * ldx;
     float* yc = y + t0 * ldy;
     int64_t o = r0;
-    if (Converts<L>::value && nt >= 4) {
+    if (!__is_same(L, LoadF32) && nt >= 4) {  // a converting loader: widening once pays for every token
       // Widen each 4-row block to f32 once for all nt tokens (the same values load8 gives every tile: the sums
       // are unchanged), instead of once per token pair.
       float* buf = static_cast<float*>(thread_scratch(size_t(4 * cols) * sizeof(float)));

@@ -163,13 +163,26 @@ inline __m256i bcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// s16[half] += one 32-block of 4-bit codes (q[pp]: 16 rows × 4 bytes, low nibbles columns 4pp + e, high 16 + 4pp
+// + e) against activations x[0..31], per 8-row half, in 16 bits: a whole block fits (8 · 2 · 15 · 127 = 30480).
+inline void add_nibble_block(const uint8_t (*q)[64], const int8_t* x, __m256i s16[2]) {
+  const __m256i nib = _mm256_set1_epi8(15);
+  for (int pp = 0; pp < 4; ++pp) {
+    const __m256i xa = bcast4(x + 4 * pp), xb = bcast4(x + 16 + 4 * pp);
+    for (int half = 0; half < 2; ++half) {
+      const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(q[pp] + 32 * half));
+      s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(w, nib), xa));
+      s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nib), xb));
+    }
+  }
+}
+
 // out[0..15] = the 16 rows of one packed group (its records from p) against token t: rows in lanes, 8 per
-// 256-bit half of each 64-byte vector, so no horizontal sums. q4_0's 16-bit pair sums of a whole block fit
-// (8 · 2 · 15 · 127 = 30480): one madd per block. q8_0 takes the sign trick per vector (|w| against x with w's
-// sign).
+// 256-bit half of each 64-byte vector, so no horizontal sums. q4_0: one madd per block (add_nibble_block); q8_0
+// takes the sign trick per vector (|w| against x with w's sign).
 template <bool kQ4>
 void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, int64_t t, float* out) {
-  const __m256i ones = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(15), flip = _mm256_set1_epi8(char(0x80));
+  const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(char(0x80));
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t c = 0; c < nb / 2; ++c, ++p) {
     for (int h = 0; h < 2; ++h) {
@@ -178,15 +191,7 @@ void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, in
       __m256i s[2];
       if constexpr (kQ4) {
         __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-        for (int pp = 0; pp < 4; ++pp) {
-          const __m256i xa = bcast4(xb + 4 * pp), xh = bcast4(xb + 16 + 4 * pp);
-          for (int half = 0; half < 2; ++half) {
-            const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p->q[h][pp] + 32 * half));
-            s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(w, nib), xa));
-            s16[half] = _mm256_add_epi16(
-                s16[half], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nib), xh));
-          }
-        }
+        add_nibble_block(p->q[h], xb, s16);
         for (int half = 0; half < 2; ++half)
           s[half] = _mm256_add_epi32(_mm256_madd_epi16(s16[half], ones), _mm256_set1_epi32(xq.seed[i]));
       } else {
@@ -214,11 +219,10 @@ void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, in
 
 // out[0..15] = the 16 rows of a K-quant packed group against one token's KGroups (the VNNI kernels' math with
 // maddubs), both 8-row halves in one pass over the records (two passes left DRAM idle during the second: from
-// memory that read slower than the stored rows). q4_k's 16-bit sums of a sub-block fit (8 · 2 · 15 · 127 =
-// 30480) and take the sub-block scale in one madd (scale in both halves of each lane); q6_k sums two quads at a
-// time (2 · 2 · 63 · 127 = 32004) and multiplies its signed 16-block scale in int32.
+// memory that read slower than the stored rows). q4_k's 16-bit sums of a sub-block (add_nibble_block) take the
+// sub-block scale in one madd (scale in both halves of each lane); q6_k sums two quads at a time (2 · 2 · 63 · 127
+// = 32004) and multiplies its signed 16-block scale in int32.
 inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* out) {
-  const __m256i nib = _mm256_set1_epi8(15);
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t s = 0; s < nsb; ++s, ++p) {
     const KGroup& x = g[s];
@@ -226,15 +230,7 @@ inline void gemv16_q4k(const Q4KPack* p, int64_t nsb, const KGroup* g, float* ou
     for (int j = 0; j < 8; ++j) {
       const int8_t* xj = x.q + 32 * kQ4kPlace[j];
       __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-      for (int pp = 0; pp < 4; ++pp) {
-        const __m256i xa = bcast4(xj + 4 * pp), xb = bcast4(xj + 16 + 4 * pp);
-        for (int half = 0; half < 2; ++half) {
-          const __m256i w = _mm256_load_si256(reinterpret_cast<const __m256i*>(p->qs[j][pp] + 32 * half));
-          s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_and_si256(w, nib), xa));
-          s16[half] = _mm256_add_epi16(
-              s16[half], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nib), xb));
-        }
-      }
+      add_nibble_block(p->qs[j], xj, s16);
       for (int half = 0; half < 2; ++half) {
         int64_t sc8;
         __builtin_memcpy(&sc8, p->sc[j] + 8 * half, 8);
@@ -305,35 +301,18 @@ inline void gemv16_q6k(const Q6KPack* p, int64_t nsb, const KGroup* g, float* ou
   _mm256_storeu_ps(out + 8, acc[1]);
 }
 
-template <class Pack>
-void packed_rows_k(const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
-                   int64_t r1) {
-  const int64_t nsb = cols / 256;
-  const auto* g = static_cast<const KGroup*>(xq.k_groups);
+// Rows [r0, r1) (r0 % kPackRows == 0) for every token: gemv(group's first record, t, out16) per group and token,
+// the group staying in L1 across the tokens; `records` per group.
+template <class Pack, class Gemv>
+void packed_rows(const void* packed, int64_t records, int n_tok, float* y, int64_t ldy, int64_t r0, int64_t r1,
+                 Gemv&& gemv) {
   const auto* base = static_cast<const Pack*>(packed);
   for (int64_t o = r0; o < r1; o += kPackRows) {
-    const Pack* p = base + (o / kPackRows) * nsb;
+    const Pack* p = base + (o / kPackRows) * records;
     const int64_t n = r1 - o < kPackRows ? r1 - o : kPackRows;
-    for (int t = 0; t < n_tok; ++t) {  // the group stays in L1 for every token
+    for (int t = 0; t < n_tok; ++t) {
       float out[kPackRows];
-      if constexpr (sizeof(Pack) == sizeof(Q4KPack)) gemv16_q4k(p, nsb, g + t * nsb, out);
-      else gemv16_q6k(p, nsb, g + t * nsb, out);
-      for (int64_t r = 0; r < n; ++r) y[t * ldy + o + r] = out[r];
-    }
-  }
-}
-
-template <bool kQ4>
-void packed_rows(const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y, int64_t ldy, int64_t r0,
-                 int64_t r1) {
-  const int64_t nb = cols / 32;
-  const auto* base = static_cast<const typename PackOf<kQ4>::type*>(packed);
-  for (int64_t o = r0; o < r1; o += kPackRows) {
-    const auto* p = base + (o / kPackRows) * (nb / 2);
-    const int64_t n = r1 - o < kPackRows ? r1 - o : kPackRows;
-    for (int t = 0; t < n_tok; ++t) {  // the group stays in L1 for every token
-      float out[kPackRows];
-      gemv16<kQ4>(p, nb, xq, t, out);
+      gemv(p, t, out);
       for (int64_t r = 0; r < n; ++r) y[t * ldy + o + r] = out[r];
     }
   }
@@ -366,11 +345,25 @@ void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t rb, int64_t cols,
 
 void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const ActQ8& xq, int n_tok, float* y,
                              int64_t ldy, int64_t r0, int64_t r1) {
+  const int64_t nb = cols / 32, nsb = cols / 256;
+  const auto* g = static_cast<const KGroup*>(xq.k_groups);
   switch (dtype) {
-    case 3: packed_rows<false>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
-    case 4: packed_rows<true>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
-    case 5: packed_rows_k<Q4KPack>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
-    default: packed_rows_k<Q6KPack>(packed, cols, xq, n_tok, y, ldy, r0, r1); break;
+    case 3:
+      packed_rows<Q8Pack>(packed, nb / 2, n_tok, y, ldy, r0, r1,
+                          [&](const Q8Pack* p, int t, float* out) { gemv16<false>(p, nb, xq, t, out); });
+      break;
+    case 4:
+      packed_rows<Q4Pack>(packed, nb / 2, n_tok, y, ldy, r0, r1,
+                          [&](const Q4Pack* p, int t, float* out) { gemv16<true>(p, nb, xq, t, out); });
+      break;
+    case 5:
+      packed_rows<Q4KPack>(packed, nsb, n_tok, y, ldy, r0, r1,
+                           [&](const Q4KPack* p, int t, float* out) { gemv16_q4k(p, nsb, g + t * nsb, out); });
+      break;
+    default:
+      packed_rows<Q6KPack>(packed, nsb, n_tok, y, ldy, r0, r1,
+                           [&](const Q6KPack* p, int t, float* out) { gemv16_q6k(p, nsb, g + t * nsb, out); });
+      break;
   }
 }
 

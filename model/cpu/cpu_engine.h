@@ -21,8 +21,8 @@ Result<std::unique_ptr<Engine>> make_cpu_engine(Glm4Weights weights, const Engin
                                                 std::unique_ptr<kernels::ThreadPool> pool = nullptr);
 
 // The weight options the CPU engine wants for `opt`: matrices resident in huge pages, packed for their kernels
-// (kernels::packing_wanted) unless opt asks for exact matmuls (those read the stored rows, so a packed copy would be dead
-// memory); matmul_dtype and pool as WeightOptions has them.
+// (kernels::packing_wanted) unless opt asks for exact matmuls (those read the stored rows, so a packed copy would
+// be dead memory); matmul_dtype and pool as WeightOptions has them.
 WeightOptions cpu_weight_options(const EngineOptions& opt, std::optional<kernels::DType> matmul_dtype,
                                  kernels::ThreadPool* pool);
 

@@ -141,11 +141,117 @@ inline void gemv_bf16(const uint8_t* w, size_t rb, int64_t cols, const float* x,
   }
 }
 
+// Prefill: 16 rows against 6 tokens in registers (12 accumulators), as an outer product per k: the rows' weights,
+// widened and transposed into a panel of [k][16] floats, are two loads per k, and each token's activation one
+// broadcast, so 12 FMAs take 8 loads and no horizontal sums. The panel holds kPanelK columns (16 KB, in L1) and
+// each weight is widened once per call; the segment sums (kGemmSeg) fold into y. From 4 tokens on: below, the
+// widening costs more than the dot-product tiles lose.
+constexpr int kPanelRows = 16, kPanelK = 256, kTileTokens = 6, kPanelMinTokens = 4;
+static_assert(kPanelK % kGemmSeg == 0);
+
+// The 8 rows v[0..7] (8 columns each) as 8 columns (8 rows each): v[i] becomes column i.
+inline void transpose8(__m256 v[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+// Rows w[0..15] at 32-blocks [kb0, kb0 + nkb) into panel[k][16].
+template <class L>
+void widen_panel(const uint8_t* w, size_t rb, int64_t kb0, int64_t nkb, float* panel) {
+  for (int64_t kb = 0; kb < nkb; ++kb)
+    for (int j = 0; j < 4; ++j)
+      for (int half = 0; half < 2; ++half) {
+        __m256 v[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) v[r] = L::load8(w + (8 * half + r) * rb, kb0 + kb, j);
+        transpose8(v);
+        float* dst = panel + (kb * 32 + j * 8) * kPanelRows + 8 * half;
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) _mm256_store_ps(dst + i * kPanelRows, v[i]);
+      }
+}
+
+// y[t][0..15] (+)= panel · x[t] over kc columns, for T tokens; `first`: y holds no sum yet.
+template <int T>
+inline void panel_tile(const float* panel, int64_t kc, const float* x, int64_t ldx, float* y, int64_t ldy,
+                       bool first) {
+  for (int64_t k0 = 0; k0 < kc; k0 += kGemmSeg, first = false) {
+    const int64_t k1 = k0 + kGemmSeg < kc ? k0 + kGemmSeg : kc;
+    __m256 acc[T][2];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    for (int64_t k = k0; k < k1; ++k) {
+      const __m256 w0 = _mm256_load_ps(panel + k * kPanelRows), w1 = _mm256_load_ps(panel + k * kPanelRows + 8);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const __m256 xb = _mm256_broadcast_ss(x + t * ldx + k);
+        acc[t][0] = _mm256_fmadd_ps(w0, xb, acc[t][0]);
+        acc[t][1] = _mm256_fmadd_ps(w1, xb, acc[t][1]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t)
+      for (int h = 0; h < 2; ++h) {
+        float* yt = y + t * ldy + 8 * h;
+        _mm256_storeu_ps(yt, first ? acc[t][h] : _mm256_add_ps(_mm256_loadu_ps(yt), acc[t][h]));
+      }
+  }
+}
+
+// Rows [o, r1) in panels of 16 (returns the first row not done): the column blocks outermost within a panel, so
+// each weight is widened once, and every token tile reads the panel from L1.
+template <class L>
+int64_t panel_rows(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y,
+                   int64_t ldy, int64_t o, int64_t r1) {
+  float* panel = static_cast<float*>(thread_scratch(size_t(kPanelRows * kPanelK) * sizeof(float)));
+  const int64_t nb = cols / 32;
+  for (; o + kPanelRows <= r1; o += kPanelRows)
+    for (int64_t kb0 = 0; kb0 < nb; kb0 += kPanelK / 32) {
+      const int64_t nkb = nb - kb0 < kPanelK / 32 ? nb - kb0 : kPanelK / 32;
+      widen_panel<L>(w + o * rb, rb, kb0, nkb, panel);
+      const int64_t k0 = kb0 * 32, kc = nkb * 32;
+      // The next block's weights (the next panel's first at the last block) come from DRAM in 16 strided pieces
+      // that the prefetchers do not follow: fetched into L2 while the tiles run, the widening does not wait.
+      const bool last = kb0 + kPanelK / 32 >= nb;
+      if (!last || o + 2 * kPanelRows <= r1) {
+        const int64_t kn = last ? 0 : kb0 + kPanelK / 32, kn_end = kn + kPanelK / 32 < nb ? kn + kPanelK / 32 : nb;
+        const uint8_t* next = w + (last ? o + kPanelRows : o) * rb;
+        for (int r = 0; r < kPanelRows; ++r)
+          for (size_t b = size_t(kn) * rb / size_t(nb); b < size_t(kn_end) * rb / size_t(nb); b += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(next + r * rb + b), _MM_HINT_T1);
+      }
+      const bool first = kb0 == 0;
+      int t = 0;
+      for (; t + kTileTokens <= n_tok; t += kTileTokens)
+        panel_tile<kTileTokens>(panel, kc, x + t * ldx + k0, ldx, y + t * ldy + o, ldy, first);
+      const float* xt = x + t * ldx + k0;
+      float* yt = y + t * ldy + o;
+      for_token_tail<kTileTokens>(n_tok - t, [&]<int N>() { panel_tile<N>(panel, kc, xt, ldx, yt, ldy, first); });
+    }
+  return o;
+}
+
 template <class L>
 void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
          int64_t r0, int64_t r1) {
+  int64_t o = r0;
   if (n_tok == 1) {
-    int64_t o = r0;
     if constexpr (__is_same(L, LoadBF16)) {
       for (; o + 8 <= r1; o += 8) gemv_bf16<8>(w + o * rb, rb, cols, x, y + o);
       for (; o < r1; ++o) gemv_bf16<1>(w + o * rb, rb, cols, x, y + o);
@@ -155,32 +261,9 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     return;
   }
-  int64_t chunk = (256 * 1024) / (cols * 4);
-  chunk = chunk < 2 ? 2 : (chunk / 2) * 2;
-  for (int64_t t0 = 0; t0 < n_tok; t0 += chunk) {
-    int nt = int(n_tok - t0 < chunk ? n_tok - t0 : chunk);
-    const float* xc = x + t0 * ldx;
-    float* yc = y + t0 * ldy;
-    int64_t o = r0;
-    if (!__is_same(L, LoadF32) && nt >= 4) {  // a converting loader: widening once pays for every token
-      // Widen each 4-row block to f32 once for all nt tokens (the same values load8 gives every tile: the sums
-      // are unchanged), instead of once per token pair.
-      float* buf = static_cast<float*>(thread_scratch(size_t(4 * cols) * sizeof(float)));
-      const int64_t nb = cols / 32;
-      for (; o + 4 <= r1; o += 4) {
-        for (int r = 0; r < 4; ++r) {
-          float* dst = buf + r * cols;
-          for (int64_t kb = 0; kb < nb; ++kb)
-            for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + kb * 32 + j * 8, L::load8(w + (o + r) * rb, kb, j));
-          for (int64_t k = nb * 32; k < cols; ++k) dst[k] = L::at(w + (o + r) * rb, k);
-        }
-        tile_tokens<LoadF32, 4>(reinterpret_cast<const uint8_t*>(buf), size_t(cols) * 4, cols, xc, ldx, nt, yc + o,
-                                ldy);
-      }
-    }
-    for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
-    for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, xc, ldx, nt, yc + o, ldy);
-  }
+  if (n_tok >= kPanelMinTokens && cols % 32 == 0) o = panel_rows<L>(w, rb, cols, x, ldx, n_tok, y, ldy, o, r1);
+  for (; o + 4 <= r1; o += 4) tile_tokens<L, 4>(w + o * rb, rb, cols, x, ldx, n_tok, y + o, ldy);
+  for (; o < r1; ++o) tile_tokens<L, 1>(w + o * rb, rb, cols, x, ldx, n_tok, y + o, ldy);
 }
 
 }  // namespace

@@ -181,10 +181,8 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
 // Many tokens share each weight row, so the work is compute-bound: the rows of a 32-row block are converted to
 // f32 once (exactly: every dtype is widened, activations stay f32) and packed k-major, bp[k][32]; the micro
 // kernel then broadcasts one activation per token and does 2 FMAs per token per k into 2·T accumulators (the
-// outer-product form: no horizontal sums, 32 registers used well). Each lane sums its k in order within
-// segments of kSeg, folded into a running total, so the error is like the dot-product kernels' (no sum runs
-// over the whole row), and every output element is computed the same way whatever the row split.
-constexpr int64_t kSeg = 128;
+// outer-product form: no horizontal sums, 32 registers used well). Each lane sums its k in segments of
+// kGemmSeg, and every output element is computed the same way whatever the row split.
 
 // Packs rows [o, o + nr) (nr <= 32; missing rows zero) of all columns into bp[k][32], 32 columns at a time
 // through a 32×32 tile (4 KiB, in L1).
@@ -220,8 +218,8 @@ inline void gemm_micro(const float* bp, int64_t cols, const float* x, int64_t ld
   __m512 tot0[T], tot1[T];
   #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) tot0[t] = tot1[t] = _mm512_setzero_ps();
-  for (int64_t k0 = 0; k0 < cols; k0 += kSeg) {
-    const int64_t k1 = k0 + kSeg < cols ? k0 + kSeg : cols;
+  for (int64_t k0 = 0; k0 < cols; k0 += kGemmSeg) {
+    const int64_t k1 = k0 + kGemmSeg < cols ? k0 + kGemmSeg : cols;
     __m512 c0[T], c1[T];
     #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) c0[t] = c1[t] = _mm512_setzero_ps();

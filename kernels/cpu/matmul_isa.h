@@ -12,6 +12,9 @@ namespace glm::kernels::isa_impl {
 inline constexpr int kGemmMinTokens = 8;
 // Both GEMMs work on blocks of this many output rows (two 16-lane vectors); the row split aligns to it.
 inline constexpr int kGemmRows = 32;
+// The f32 GEMMs (AVX-512's and AVX2's) sum each output's products in order within segments of this many columns,
+// folded into a running total: no sum runs over a whole row, so the error is like the dot-product kernels'.
+inline constexpr int64_t kGemmSeg = 128;
 // Lane mask of a block holding nr <= 32 real rows: bits 0-15 the first vector, 16-31 the second.
 inline constexpr uint32_t gemm_row_mask(int nr) { return nr >= 32 ? ~0u : (1u << nr) - 1; }
 

@@ -137,6 +137,19 @@ TEST_F(EngineCliTest, BenchMatmulPrintsBothLayouts) {
   EXPECT_GT(j["types"]["q4_k"]["memory"]["share_stored"].get<double>(), 0);
   EXPECT_EQ(testing::run_command(bin_ + " bench matmul --types q5_x 2>/dev/null").exit_code, 2);
   EXPECT_EQ(testing::run_command(bin_ + " bench matmul --cols 100 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(testing::run_command(bin_ + " bench matmul --tokens 0 2>/dev/null").exit_code, 2);
+}
+
+TEST_F(EngineCliTest, BenchMatmulTakesManyTokens) {
+  auto r =
+      testing::run_command(bin_ + " bench matmul --types bf16 --cols 256 --mib 16 --repeat 1 --threads 1 --tokens 7");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["tokens"], 7);
+  const auto& m = j["types"]["bf16"]["memory"];
+  // 2 flops per weight and token, 2 bytes per bf16 weight: GFLOP/s = 7 x GB/s.
+  const double gflop_s = m["stored_gflop_s"].get<double>();
+  EXPECT_NEAR(gflop_s, 7 * m["stored_gb_s"].get<double>(), 1e-6 * gflop_s);
 }
 
 }  // namespace

@@ -31,45 +31,6 @@ size_t isa_impl::k_groups_bytes(int n_tok, int64_t cols) {
 }
 
 namespace {
-// The int8 step of n activations: amax / 127 (as ggml's q8_0 and Q8_K).
-float int8_step(const float* x, int n) {
-  float amax = 0;
-  for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
-  return amax / 127.0f;
-}
-
-// n activations at step d as int8, rounded half away from zero (as ggml).
-void to_int8(const float* x, int n, float d, int8_t* q) {
-  const float id = d ? 1.0f / d : 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const float r = x[i] * id;
-    q[i] = int8_t(int(r + (r >= 0 ? 0.5f : -0.5f)));
-  }
-}
-}  // namespace
-
-void isa_impl::group_k(int dtype, const float* x, int64_t cols, void* out) {
-  auto* g = static_cast<isa_impl::KGroup*>(out);
-  for (int64_t s = 0; s < cols / 256; ++s, ++g) {
-    const float* xs = x + s * 256;
-    g->d = int8_step(xs, 256);
-    int8_t q[256];
-    to_int8(xs, 256, g->d, q);
-    for (int i = 0; i < 16; ++i) {
-      int sum = 0;
-      for (int l = 0; l < 16; ++l) sum += q[16 * i + l];
-      g->bsum16[i] = int16_t(sum);
-      g->q6off[i] = -32 * sum;
-    }
-    for (int j = 0; j < 8; ++j) {
-      g->zero[j] = 0;
-      g->bsum32[j] = int16_t(g->bsum16[2 * j] + g->bsum16[2 * j + 1]);
-    }
-    for (int i = 0; i < 8; ++i) __builtin_memcpy(g->q + 32 * i, q + 32 * (dtype == 5 ? isa_impl::kQ4kPlace[i] : i), 32);
-  }
-}
-
-namespace {
 void matmul_rows_scalar(const MatView& w, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
                         int64_t row_begin, int64_t row_end) {
   thread_local std::vector<float> row;
@@ -145,25 +106,11 @@ void quantize_acts(DType wtype, const float* x, int64_t ldx, int n_tok, int64_t 
   b.d.resize(size_t(n_tok * nb));
   b.corr.resize(gemm ? 0 : size_t(n_tok * nb * 8));
   b.seed.resize(gemm ? 0 : size_t(n_tok * nb));
-  b.bsum.assign(wtype == DType::q4_k ? size_t(n_tok * nb) : 0, 0.0f);
+  b.bsum.resize(wtype == DType::q4_k ? size_t(n_tok * nb) : 0);
   for_tokens(n_tok, pool, [&](int t) {
-    float d = 0;
-    for (int64_t kb = 0; kb < nb; ++kb) {
-      const float* xs = x + t * ldx + kb * 32;
-      const int64_t i = t * nb + kb;
-      if (kb * 32 % span == 0) d = int8_step(xs, span);
-      b.d[size_t(i)] = d;
-      int8_t* q = &b.q[size_t(i * 32)];
-      to_int8(xs, 32, d, q);
-      int32_t sum = 0;
-      for (int g = 0; g < 8; ++g) {
-        const int32_t gs = int32_t(q[4 * g]) + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3];
-        if (!gemm) b.corr[size_t(i * 8 + g)] = -offset * gs;
-        sum += gs;
-      }
-      if (!b.bsum.empty()) b.bsum[size_t(i)] = d * float(sum);
-      if (!gemm) b.seed[size_t(i)] = -offset * sum;
-    }
+    const size_t i = size_t(t * nb);
+    isa_impl::quantize_token(x + t * ldx, nb, span, offset, &b.q[i * 32], &b.d[i], gemm ? nullptr : &b.corr[i * 8],
+                             gemm ? nullptr : &b.seed[i], b.bsum.empty() ? nullptr : &b.bsum[i]);
   });
   b.q4_groups.clear();
   if (wtype == DType::q4_0 && n_tok == 1 && regroup) {

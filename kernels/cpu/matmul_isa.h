@@ -50,6 +50,13 @@ struct ActQ8 {
   const int32_t* seed = nullptr;    // q8_0 / q4_0: -offset · Σq of each [token][block] (packed decode)
 };
 
+// One token's nb 32-blocks of x as int8 (as ggml's q8_0: step amax / 127, rounded half away from zero), the step
+// taken over each `span` floats (32, or 256: the K-quants' GEMM, as Q8_K): q[32 nb], d[nb]; where not null,
+// corr[8 nb] and seed[nb] as in ActQ8 (-offset · Σq of each 4 and of the block) and bsum[nb] = d · Σq. AVX2
+// (act_quant_avx2.cpp), as every int8 path.
+void quantize_token(const float* x, int64_t nb, int span, int32_t offset, int8_t* q, float* d, int32_t* corr,
+                    int32_t* seed, float* bsum);
+
 // Bytes of regroup_q4's output for nb blocks, and the regrouping (q4_0 decode reads four blocks at once).
 size_t q4_groups_bytes(int64_t nb);
 void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
@@ -57,7 +64,7 @@ void regroup_q4(const ActQ8& xq, int64_t nb, void* out);
 // One token's activations of one 256-super-block as the K-quant decode kernels (VNNI and AVX2) read them:
 // quantized per 256, as llama.cpp's Q8_K, in the order the weights' bytes hold their elements, with the sums the
 // mins and offsets need. group_k makes one token's cols / 256 of them (cols % 256 == 0) for dtype 5 (q4_k) or 6
-// (q6_k) into out (k_groups_bytes(1, cols) long).
+// (q6_k) into out (k_groups_bytes(1, cols) long); AVX2, rounding as quantize_token.
 // q4_k's 32-blocks in KGroup::q: block j at place kQ4kPlace[j] (qs bytes hold blocks 2c and 2c + 1 at their two
 // nibbles, and 64 bytes two such pairs, so the row kernels read blocks 0, 2 | 1, 3 | 4, 6 | 5, 7). The order is its
 // own inverse: place i holds block kQ4kPlace[i].

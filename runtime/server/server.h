@@ -9,7 +9,7 @@
 // request, header and body limits), call route() (routes.h), deliver what the Responder receives (a whole
 // response, or a chunked stream), loop while keep-alive. Limits answer in OpenAI's error shape before
 // closing: 413 body too large, 431 header too large, 400 malformed HTTP. While a response is pending the
-// connection polls the socket (every 200 ms) and treats a closed peer or a failed write as the client going
+// connection polls the socket (every 25 ms) and treats a closed peer or a failed write as the client going
 // away: Responder::gone() turns true, which cancels its generation. No exception leaves a connection:
 // route() throwing answers 500.
 // Owns: the listening socket and its connections. Shares: Services, weakly: the caller owns it and must

@@ -1,12 +1,18 @@
 // The small ops: RMSNorm, RoPE (adjacent pairs, partial), SwiGLU (gate first), softmax, the GQA products.
 #include <gtest/gtest.h>
 
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 on the AVX-512 intrinsics
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/gqa.h"
+#include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/rms_norm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/softmax.h"
@@ -60,6 +66,68 @@ TEST(OpsTest, SoftmaxIsStable) {
   double e0 = std::exp(-2.0), e1 = std::exp(-1.0), s = e0 + e1 + 1;
   EXPECT_NEAR(x[0], e0 / s, 1e-6);
   EXPECT_NEAR(x[2], 1 / s, 1e-6);
+}
+
+__attribute__((target("avx2,fma"))) void exp8_all(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i += 8) _mm256_storeu_ps(y + i, simd::exp8(_mm256_loadu_ps(x + i)));
+}
+__attribute__((target("avx512f"))) void exp16_all(const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; i += 16) _mm512_storeu_ps(y + i, simd::exp16(_mm512_loadu_ps(x + i)));
+}
+
+// The SIMD e^x of softmax and SwiGLU against double exp: within 2 ulp over [-87.3, 88], 0 below, inf above.
+TEST(OpsTest, SimdExpIsWithinTwoUlp) {
+  if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU (the scalar paths call expf)";
+  std::vector<float> xs;
+  for (float x = -87.3f; x <= 88.0f; x += 0.000731f) xs.push_back(x);
+  for (float x : {0.0f, -0.0f, 1e-30f, -1e-30f, 0.5f, -0.34657359f, 0.34657359f}) xs.push_back(x);
+  while (xs.size() % 16) xs.push_back(1.0f);
+  std::vector<float> y8(xs.size()), y16(xs.size());
+  exp8_all(xs.data(), y8.data(), xs.size());
+  const bool has16 = isa() == Isa::avx512;
+  if (has16) exp16_all(xs.data(), y16.data(), xs.size());
+  double worst = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double ref = std::exp(double(xs[i]));
+    const double ulp = std::ldexp(1.0, std::ilogb(ref) - 23);  // spacing of floats at ref
+    worst = std::max(worst, std::fabs(y8[i] - ref) / ulp);
+    ASSERT_LE(std::fabs(y8[i] - ref), 2 * ulp) << "exp8(" << xs[i] << ")";
+    if (has16) {
+      ASSERT_LE(std::fabs(y16[i] - ref), 2 * ulp) << "exp16(" << xs[i] << ")";
+    }
+  }
+  std::cerr << "[ info ] worst error " << worst << " ulp over " << xs.size() << " points\n";
+  float edge[8] = {-88.0f, -100.0f, -1e30f, 88.5f, 100.0f, 1e30f, -87.0f, 87.0f}, out[8];
+  exp8_all(edge, out, 8);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(out[i], 0.0f) << edge[i];
+  for (int i = 3; i < 6; ++i) EXPECT_EQ(out[i], __builtin_inff()) << edge[i];
+  EXPECT_NEAR(out[6], std::exp(-87.0), 2e-7 * std::exp(-87.0));
+  EXPECT_NEAR(out[7], std::exp(87.0), 2e-7 * std::exp(87.0));
+}
+
+// Long rows (the SIMD bodies and their tails) against double formulas.
+TEST(OpsTest, SoftmaxAndSwigluOnLongRows) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0, 4);
+  for (int64_t n : {1, 7, 8, 16, 37, 1000, 5632}) {
+    std::vector<float> x(static_cast<size_t>(n)), gu(static_cast<size_t>(2 * n)), out(static_cast<size_t>(n));
+    for (auto& v : x) v = nd(rng);
+    for (auto& v : gu) v = nd(rng);
+    std::vector<float> p = x;
+    softmax(p.data(), n);
+    double m = x[0], sum = 0;
+    for (float v : x) m = std::max(m, double(v));
+    for (float v : x) sum += std::exp(double(v) - m);
+    for (int64_t i = 0; i < n; ++i) {
+      const double ref = std::exp(double(x[size_t(i)]) - m) / sum;
+      ASSERT_NEAR(p[size_t(i)], ref, 1e-6 * ref + 1e-12) << "softmax n " << n << " at " << i;
+    }
+    swiglu(out.data(), gu.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = gu[size_t(i)], ref = g / (1 + std::exp(-g)) * gu[size_t(n + i)];
+      ASSERT_NEAR(out[size_t(i)], ref, 1e-6 * std::fabs(ref) + 1e-12) << "swiglu n " << n << " at " << i;
+    }
+  }
 }
 
 // Both products at every SIMD level against double sums, and each output the same bits whatever the tile it

@@ -60,86 +60,59 @@ inline __m128 reduce4_avx2(__m256 a, __m256 b, __m256 c, __m256 d) {
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-// T positions × G heads of scores over the first dv (a multiple of 8) dims, as reduced sums sums[g][u].
-template <int G, int T>
-inline void score_tile_avx2(const float* q, int64_t ldq, const float* k, int64_t ldk, int dv, float sums[G][4]) {
-  __m256 acc[G][T];
+struct Avx2 {
+  static constexpr int kLanes = 8, kTile = 2, kPass = 2;
+
+  // T positions × G heads of scores over the first dv (a multiple of kLanes) dims, as reduced sums sums[g][u].
+  template <int G, int T>
+  static void score_tile(const float* q, int64_t ldq, const float* k, int64_t ldk, int dv, float sums[G][4]) {
+    __m256 acc[G][T];
 #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 8
-    for (int u = 0; u < T; ++u) acc[g][u] = _mm256_setzero_ps();
-  for (int c = 0; c < dv; c += 8) {
-    __m256 kv[T];
+      for (int u = 0; u < T; ++u) acc[g][u] = _mm256_setzero_ps();
+    for (int c = 0; c < dv; c += 8) {
+      __m256 kv[T];
 #pragma GCC unroll 8
-    for (int u = 0; u < T; ++u) kv[u] = _mm256_loadu_ps(k + u * ldk + c);
+      for (int u = 0; u < T; ++u) kv[u] = _mm256_loadu_ps(k + u * ldk + c);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const __m256 qv = _mm256_loadu_ps(q + g * ldq + c);
+#pragma GCC unroll 8
+        for (int u = 0; u < T; ++u) acc[g][u] = _mm256_fmadd_ps(qv, kv[u], acc[g][u]);
+      }
+    }
+    const __m256 z = _mm256_setzero_ps();
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      const __m256 qv = _mm256_loadu_ps(q + g * ldq + c);
-#pragma GCC unroll 8
-      for (int u = 0; u < T; ++u) acc[g][u] = _mm256_fmadd_ps(qv, kv[u], acc[g][u]);
+      if constexpr (T == 2) _mm_storeu_ps(sums[g], reduce4_avx2(acc[g][0], acc[g][1], z, z));
+      else _mm_storeu_ps(sums[g], reduce4_avx2(acc[g][0], z, z, z));
     }
   }
-  const __m256 z = _mm256_setzero_ps();
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) {
-    if constexpr (T == 2) _mm_storeu_ps(sums[g], reduce4_avx2(acc[g][0], acc[g][1], z, z));
-    else _mm_storeu_ps(sums[g], reduce4_avx2(acc[g][0], z, z, z));
-  }
-}
 
-template <int G>
-struct ScoresAvx2 {
-  static void run(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t n, int d, float scale, float* s,
-                  int64_t lds) {
-    const int dv = d / 8 * 8;
-    float sums[G][4];
-    for (int64_t t = 0; t < n;) {
-      const int T = n - t >= 2 ? 2 : 1;
-      if (T == 2) score_tile_avx2<G, 2>(q, ldq, k + t * ldk, ldk, dv, sums);
-      else score_tile_avx2<G, 1>(q, ldq, k + t * ldk, ldk, dv, sums);
-      for (int g = 0; g < G; ++g)
-        for (int u = 0; u < T; ++u) {
-          float sum = sums[g][u];
-          for (int c = dv; c < d; ++c) sum += q[g * ldq + c] * k[(t + u) * ldk + c];
-          s[g * lds + t + u] = sum * scale;
-        }
-      t += T;
+  // o[g][0 .. C·kLanes) for G heads over all n positions.
+  template <int G, int C>
+  static void value_pass(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, float* o, int64_t ldo) {
+    __m256 acc[G][C];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int i = 0; i < C; ++i) acc[g][i] = _mm256_setzero_ps();
+    for (int64_t t = 0; t < n; ++t) {
+      __m256 vv[C];
+#pragma GCC unroll 8
+      for (int i = 0; i < C; ++i) vv[i] = _mm256_loadu_ps(v + t * ldv + 8 * i);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const __m256 pb = _mm256_broadcast_ss(p + g * ldp + t);
+#pragma GCC unroll 8
+        for (int i = 0; i < C; ++i) acc[g][i] = _mm256_fmadd_ps(pb, vv[i], acc[g][i]);
+      }
     }
-  }
-};
-
-// o[g][c0 .. c0 + 8C) for G heads over all n positions.
-template <int G, int C>
-inline void value_pass_avx2(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, float* o, int64_t ldo) {
-  __m256 acc[G][C];
 #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) acc[g][i] = _mm256_setzero_ps();
-  for (int64_t t = 0; t < n; ++t) {
-    __m256 vv[C];
-#pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) vv[i] = _mm256_loadu_ps(v + t * ldv + 8 * i);
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      const __m256 pb = _mm256_broadcast_ss(p + g * ldp + t);
-#pragma GCC unroll 8
-      for (int i = 0; i < C; ++i) acc[g][i] = _mm256_fmadd_ps(pb, vv[i], acc[g][i]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
-#pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) _mm256_storeu_ps(o + g * ldo + 8 * i, acc[g][i]);
-}
-
-template <int G>
-struct ValuesAvx2 {
-  static void run(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, int d, float* o, int64_t ldo) {
-    int c = 0;
-    for (; c + 16 <= d; c += 16) value_pass_avx2<G, 2>(p, ldp, v + c, ldv, n, o + c, ldo);
-    for (; c + 8 <= d; c += 8) value_pass_avx2<G, 1>(p, ldp, v + c, ldv, n, o + c, ldo);
-    if (c < d) ValuesScalar<G>::run(p, ldp, v + c, ldv, n, d - c, o + c, ldo);
+      for (int i = 0; i < C; ++i) _mm256_storeu_ps(o + g * ldo + 8 * i, acc[g][i]);
   }
 };
 
@@ -160,42 +133,76 @@ inline __m128 reduce4_avx512(__m512 a, __m512 b, __m512 c, __m512 d) {
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-template <int G, int T>
-inline void score_tile_avx512(const float* q, int64_t ldq, const float* k, int64_t ldk, int dv, float sums[G][4]) {
-  __m512 acc[G][T];
+struct Avx512 {
+  static constexpr int kLanes = 16, kTile = 4, kPass = 4;
+
+  // As Avx2's (score_tile, value_pass), 16 lanes.
+  template <int G, int T>
+  static void score_tile(const float* q, int64_t ldq, const float* k, int64_t ldk, int dv, float sums[G][4]) {
+    __m512 acc[G][T];
 #pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g)
 #pragma GCC unroll 8
-    for (int u = 0; u < T; ++u) acc[g][u] = _mm512_setzero_ps();
-  for (int c = 0; c < dv; c += 16) {
-    __m512 kv[T];
+      for (int u = 0; u < T; ++u) acc[g][u] = _mm512_setzero_ps();
+    for (int c = 0; c < dv; c += 16) {
+      __m512 kv[T];
 #pragma GCC unroll 8
-    for (int u = 0; u < T; ++u) kv[u] = _mm512_loadu_ps(k + u * ldk + c);
+      for (int u = 0; u < T; ++u) kv[u] = _mm512_loadu_ps(k + u * ldk + c);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const __m512 qv = _mm512_loadu_ps(q + g * ldq + c);
+#pragma GCC unroll 8
+        for (int u = 0; u < T; ++u) acc[g][u] = _mm512_fmadd_ps(qv, kv[u], acc[g][u]);
+      }
+    }
+    const __m512 z = _mm512_setzero_ps();
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      const __m512 qv = _mm512_loadu_ps(q + g * ldq + c);
-#pragma GCC unroll 8
-      for (int u = 0; u < T; ++u) acc[g][u] = _mm512_fmadd_ps(qv, kv[u], acc[g][u]);
+      if constexpr (T == 4) _mm_storeu_ps(sums[g], reduce4_avx512(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
+      else _mm_storeu_ps(sums[g], reduce4_avx512(acc[g][0], z, z, z));
     }
   }
-  const __m512 z = _mm512_setzero_ps();
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g) {
-    if constexpr (T == 4) _mm_storeu_ps(sums[g], reduce4_avx512(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
-    else _mm_storeu_ps(sums[g], reduce4_avx512(acc[g][0], z, z, z));
-  }
-}
 
-template <int G>
-struct ScoresAvx512 {
+  template <int G, int C>
+  static void value_pass(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, float* o, int64_t ldo) {
+    __m512 acc[G][C];
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int i = 0; i < C; ++i) acc[g][i] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < n; ++t) {
+      __m512 vv[C];
+#pragma GCC unroll 8
+      for (int i = 0; i < C; ++i) vv[i] = _mm512_loadu_ps(v + t * ldv + 16 * i);
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g) {
+        const __m512 pb = _mm512_set1_ps(p[g * ldp + t]);
+#pragma GCC unroll 8
+        for (int i = 0; i < C; ++i) acc[g][i] = _mm512_fmadd_ps(pb, vv[i], acc[g][i]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int i = 0; i < C; ++i) _mm512_storeu_ps(o + g * ldo + 16 * i, acc[g][i]);
+  }
+};
+
+#pragma GCC pop_options
+
+// ---- the drivers over an ISA's tiles (I: kLanes floats per vector, kTile positions per score tile, kPass vectors
+// per values pass); the dims past the last full vector in scalar code --------------------------------------------
+
+template <class I, int G>
+struct Scores {
   static void run(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t n, int d, float scale, float* s,
                   int64_t lds) {
-    const int dv = d / 16 * 16;
+    const int dv = d / I::kLanes * I::kLanes;
     float sums[G][4];
     for (int64_t t = 0; t < n;) {
-      const int T = n - t >= 4 ? 4 : 1;
-      if (T == 4) score_tile_avx512<G, 4>(q, ldq, k + t * ldk, ldk, dv, sums);
-      else score_tile_avx512<G, 1>(q, ldq, k + t * ldk, ldk, dv, sums);
+      const int T = n - t >= I::kTile ? I::kTile : 1;
+      if (T == I::kTile) I::template score_tile<G, I::kTile>(q, ldq, k + t * ldk, ldk, dv, sums);
+      else I::template score_tile<G, 1>(q, ldq, k + t * ldk, ldk, dv, sums);
       for (int g = 0; g < G; ++g)
         for (int u = 0; u < T; ++u) {
           float sum = sums[g][u];
@@ -207,42 +214,21 @@ struct ScoresAvx512 {
   }
 };
 
-template <int G, int C>
-inline void value_pass_avx512(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, float* o,
-                              int64_t ldo) {
-  __m512 acc[G][C];
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
-#pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) acc[g][i] = _mm512_setzero_ps();
-  for (int64_t t = 0; t < n; ++t) {
-    __m512 vv[C];
-#pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) vv[i] = _mm512_loadu_ps(v + t * ldv + 16 * i);
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      const __m512 pb = _mm512_set1_ps(p[g * ldp + t]);
-#pragma GCC unroll 8
-      for (int i = 0; i < C; ++i) acc[g][i] = _mm512_fmadd_ps(pb, vv[i], acc[g][i]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int g = 0; g < G; ++g)
-#pragma GCC unroll 8
-    for (int i = 0; i < C; ++i) _mm512_storeu_ps(o + g * ldo + 16 * i, acc[g][i]);
-}
-
-template <int G>
-struct ValuesAvx512 {
+template <class I, int G>
+struct Values {
   static void run(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, int d, float* o, int64_t ldo) {
+    constexpr int kWide = I::kPass * I::kLanes;
     int c = 0;
-    for (; c + 64 <= d; c += 64) value_pass_avx512<G, 4>(p, ldp, v + c, ldv, n, o + c, ldo);
-    for (; c + 16 <= d; c += 16) value_pass_avx512<G, 1>(p, ldp, v + c, ldv, n, o + c, ldo);
+    for (; c + kWide <= d; c += kWide) I::template value_pass<G, I::kPass>(p, ldp, v + c, ldv, n, o + c, ldo);
+    for (; c + I::kLanes <= d; c += I::kLanes) I::template value_pass<G, 1>(p, ldp, v + c, ldv, n, o + c, ldo);
     if (c < d) ValuesScalar<G>::run(p, ldp, v + c, ldv, n, d - c, o + c, ldo);
   }
 };
 
-#pragma GCC pop_options
+template <int G> using ScoresAvx2 = Scores<Avx2, G>;
+template <int G> using ScoresAvx512 = Scores<Avx512, G>;
+template <int G> using ValuesAvx2 = Values<Avx2, G>;
+template <int G> using ValuesAvx512 = Values<Avx512, G>;
 
 }  // namespace
 

@@ -1,7 +1,5 @@
 #include "kernels/cpu/matmul.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <new>

@@ -263,6 +263,36 @@ void gemm(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx
   }
 }
 
+// bf16 decode without AVX-512 BF16 (Skylake to Ice Lake servers), R rows against one token: 32 weights per load,
+// widened by interleaving zeros below them (one unpack per 16 instead of a widen and a shift). The unpacks take
+// elements 0-3, 8-11, 16-19, 24-27 (low) and the other four of each 8 (high), so each 32 activations are permuted
+// into that order once for all R rows.
+template <int R>
+inline void gemv_bf16(const uint8_t* w, size_t rb, int64_t cols, const float* x, float* y) {
+  __m512 acc[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i lo_idx = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i hi_idx = _mm512_add_epi32(lo_idx, _mm512_set1_epi32(4));
+  int64_t k = 0;
+  for (; k + 32 <= cols; k += 32) {
+    const __m512 xa = _mm512_loadu_ps(x + k), xb = _mm512_loadu_ps(x + k + 16);
+    const __m512 xlo = _mm512_permutex2var_ps(xa, lo_idx, xb), xhi = _mm512_permutex2var_ps(xa, hi_idx, xb);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512i v = _mm512_loadu_si512(w + r * rb + 2 * k);
+      acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)), xlo, acc[r]);
+      acc[r] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)), xhi, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = _mm512_reduce_add_ps(acc[r]);
+    for (int64_t kk = k; kk < cols; ++kk) s += LoadBF16::at(w + r * rb, kk) * x[kk];
+    y[r] = s;
+  }
+}
+
 template <class L>
 void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
          int64_t r0, int64_t r1) {
@@ -270,8 +300,11 @@ void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx,
     gemm<L>(w, rb, cols, x, ldx, n_tok, y, ldy, r0, r1);
     return;
   }
-  if (n_tok == 1) {  // one row at a time: one sequential stream (see matmul_vnni.cpp)
-    for (int64_t o = r0; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+  if (n_tok == 1) {  // one row at a time, one sequential stream (see matmul_vnni.cpp); bf16 8, sharing x's permute
+    int64_t o = r0;
+    if constexpr (__is_same(L, LoadBF16))
+      for (; o + 8 <= r1; o += 8) gemv_bf16<8>(w + o * rb, rb, cols, x, y + o);
+    for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     return;
   }
   // Token chunks small enough that their activations stay in L2 while the weight rows stream past.

@@ -117,36 +117,63 @@ inline void tile_tokens(const uint8_t* w, size_t rb, int64_t cols, const float* 
   if (t < n_tok) tile<L, R, 1>(w, rb, cols, x + t * ldx, ldx, y + t * ldy, ldy);
 }
 
-// bf16 decode, R rows against one token: 16 weights per load, widened by interleaving zeros below them (one
-// unpack per 8 instead of a widen and a shift); the unpacks take elements 0-3 | 8-11 and 4-7 | 12-15, so the
-// activations are loaded in that order once for all R rows.
-template <int R>
-inline void gemv_bf16(const uint8_t* w, size_t rb, int64_t cols, const float* x, float* y) {
-  __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+// bf16 decode, R rows against T tokens (T < kPanelMinTokens: a decode step of up to 4 sequences): 16 weights per
+// load, widened by interleaving zeros below them (one unpack per 8 instead of a widen and a shift); the unpacks
+// take elements 0-3 | 8-11 and 4-7 | 12-15, so the activations are loaded in that order once for all R rows.
+template <int R, int T>
+inline void gemv_bf16(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy) {
+  __m256 acc[R][T];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   const __m256i zero = _mm256_setzero_si256();
   int64_t k = 0;
   for (; k + 16 <= cols; k += 16) {
-    const __m256 xlo = _mm256_loadu2_m128(x + k + 8, x + k), xhi = _mm256_loadu2_m128(x + k + 12, x + k + 4);
+    __m256 xlo[T], xhi[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const float* xt = x + t * ldx + k;
+      xlo[t] = _mm256_loadu2_m128(xt + 8, xt);
+      xhi[t] = _mm256_loadu2_m128(xt + 12, xt + 4);
+    }
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rb + 2 * k));
-      acc[r] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)), xlo, acc[r]);
-      acc[r] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)), xhi, acc[r]);
+      const __m256 lo = _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v));
+      const __m256 hi = _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        acc[r][t] = _mm256_fmadd_ps(lo, xlo[t], acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(hi, xhi[t], acc[r][t]);
+      }
     }
   }
-  for (int r = 0; r < R; ++r) {
-    float s = hsum256(acc[r]);
-    for (int64_t kk = k; kk < cols; ++kk) s += LoadBF16::at(w + r * rb, kk) * x[kk];
-    y[r] = s;
-  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      float s = hsum256(acc[r][t]);
+      for (int64_t kk = k; kk < cols; ++kk) s += LoadBF16::at(w + r * rb, kk) * x[t * ldx + kk];
+      y[t * ldy + r] = s;
+    }
+}
+
+// Rows [r0, r1) of bf16 against T tokens, R rows at a time: 8 × 1, 4 × 2, 2 × 3 and 2 × 4 (that one spills a
+// little, and still beats the panel: bench matmul --tokens 4, in cache, 96 against 63 GFLOP/s).
+template <int T>
+void gemv_bf16_rows(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy,
+                    int64_t r0, int64_t r1) {
+  constexpr int R = T == 1 ? 8 : T == 2 ? 4 : 2;
+  int64_t o = r0;
+  for (; o + R <= r1; o += R) gemv_bf16<R, T>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
+  for (; o < r1; ++o) gemv_bf16<1, T>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
 }
 
 // Prefill: 16 rows against 6 tokens in registers (12 accumulators), as an outer product per k: the rows' weights,
 // widened and transposed into a panel of [k][16] floats, are two loads per k, and each token's activation one
 // broadcast, so 12 FMAs take 8 loads and no horizontal sums. The panel holds kPanelK columns (16 KB, in L1) and
-// each weight is widened once per call; the segment sums (kGemmSeg) fold into y. From 4 tokens on: below, the
-// widening costs more than the dot-product tiles lose.
-constexpr int kPanelRows = 16, kPanelK = 256, kTileTokens = 6, kPanelMinTokens = 4;
+// each weight is widened once per call; the segment sums (kGemmSeg) fold into y. From 5 tokens on: below, the
+// widening costs more than it saves (bf16 takes gemv_bf16, the other loaders the dot-product tiles).
+constexpr int kPanelRows = 16, kPanelK = 256, kTileTokens = 6, kPanelMinTokens = 5;
 static_assert(kPanelK % kGemmSeg == 0);
 
 // The 8 rows v[0..7] (8 columns each) as 8 columns (8 rows each): v[i] becomes column i.
@@ -251,12 +278,17 @@ template <class L>
 void run(const uint8_t* w, size_t rb, int64_t cols, const float* x, int64_t ldx, int n_tok, float* y, int64_t ldy,
          int64_t r0, int64_t r1) {
   int64_t o = r0;
-  if (n_tok == 1) {
-    if constexpr (__is_same(L, LoadBF16)) {
-      for (; o + 8 <= r1; o += 8) gemv_bf16<8>(w + o * rb, rb, cols, x, y + o);
-      for (; o < r1; ++o) gemv_bf16<1>(w + o * rb, rb, cols, x, y + o);
-      return;
+  if constexpr (__is_same(L, LoadBF16)) {
+    static_assert(kPanelMinTokens == 5);
+    switch (n_tok) {
+      case 1: return gemv_bf16_rows<1>(w, rb, cols, x, ldx, y, ldy, r0, r1);
+      case 2: return gemv_bf16_rows<2>(w, rb, cols, x, ldx, y, ldy, r0, r1);
+      case 3: return gemv_bf16_rows<3>(w, rb, cols, x, ldx, y, ldy, r0, r1);
+      case 4: return gemv_bf16_rows<4>(w, rb, cols, x, ldx, y, ldy, r0, r1);
+      default: break;
     }
+  }
+  if (n_tok == 1) {
     for (; o + 8 <= r1; o += 8) tile<L, 8, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     for (; o < r1; ++o) tile<L, 1, 1>(w + o * rb, rb, cols, x, ldx, y + o, ldy);
     return;

@@ -241,6 +241,14 @@ inline void panel_tile(const float* panel, int64_t kc, const float* x, int64_t l
   }
 }
 
+// Into L2: the 16 rows from `rows` (rb apart, nb 32-blocks each) at the panel block starting with 32-block kb0.
+inline void prefetch_block(const uint8_t* rows, size_t rb, int64_t nb, int64_t kb0) {
+  const int64_t kb1 = kb0 + kPanelK / 32 < nb ? kb0 + kPanelK / 32 : nb;
+  const size_t b0 = size_t(kb0) * rb / size_t(nb), b1 = size_t(kb1) * rb / size_t(nb);
+  for (int r = 0; r < kPanelRows; ++r)
+    for (size_t b = b0; b < b1; b += 64) _mm_prefetch(reinterpret_cast<const char*>(rows + r * rb + b), _MM_HINT_T1);
+}
+
 // Rows [o, r1) in panels of 16 (returns the first row not done): the column blocks outermost within a panel, so
 // each weight is widened once, and every token tile reads the panel from L1.
 template <class L>
@@ -253,16 +261,10 @@ int64_t panel_rows(const uint8_t* w, size_t rb, int64_t cols, const float* x, in
       const int64_t nkb = nb - kb0 < kPanelK / 32 ? nb - kb0 : kPanelK / 32;
       widen_panel<L>(w + o * rb, rb, kb0, nkb, panel);
       const int64_t k0 = kb0 * 32, kc = nkb * 32;
-      // The next block's weights (the next panel's first at the last block) come from DRAM in 16 strided pieces
-      // that the prefetchers do not follow: fetched into L2 while the tiles run, the widening does not wait.
-      const bool last = kb0 + kPanelK / 32 >= nb;
-      if (!last || o + 2 * kPanelRows <= r1) {
-        const int64_t kn = last ? 0 : kb0 + kPanelK / 32, kn_end = kn + kPanelK / 32 < nb ? kn + kPanelK / 32 : nb;
-        const uint8_t* next = w + (last ? o + kPanelRows : o) * rb;
-        for (int r = 0; r < kPanelRows; ++r)
-          for (size_t b = size_t(kn) * rb / size_t(nb); b < size_t(kn_end) * rb / size_t(nb); b += 64)
-            _mm_prefetch(reinterpret_cast<const char*>(next + r * rb + b), _MM_HINT_T1);
-      }
+      // The next block (the next panel's first after the last) comes from DRAM in 16 strided pieces that the
+      // prefetchers do not follow: fetched into L2 while the tiles run, the widening does not wait for it.
+      if (kb0 + kPanelK / 32 < nb) prefetch_block(w + o * rb, rb, nb, kb0 + kPanelK / 32);
+      else if (o + 2 * kPanelRows <= r1) prefetch_block(w + (o + kPanelRows) * rb, rb, nb, 0);
       const bool first = kb0 == 0;
       int t = 0;
       for (; t + kTileTokens <= n_tok; t += kTileTokens)

@@ -148,15 +148,6 @@ void row_tokens(int dtype, const uint8_t* row, int64_t nb, const ActQ8& xq, int6
   }
 }
 
-template <bool kQ4>
-struct PackOf {
-  using type = Q8Pack;
-};
-template <>
-struct PackOf<true> {
-  using type = Q4Pack;
-};
-
 inline __m256i bcast4(const int8_t* p) {
   int32_t v;
   __builtin_memcpy(&v, p, 4);
@@ -180,8 +171,9 @@ inline void add_nibble_block(const uint8_t (*q)[64], const int8_t* x, __m256i s1
 // out[0..15] = the 16 rows of one packed group (its records from p) against token t: rows in lanes, 8 per
 // 256-bit half of each 64-byte vector, so no horizontal sums. q4_0: one madd per block (add_nibble_block); q8_0
 // takes the sign trick per vector (|w| against x with w's sign).
-template <bool kQ4>
-void gemv16(const typename PackOf<kQ4>::type* p, int64_t nb, const ActQ8& xq, int64_t t, float* out) {
+template <class Pack>
+void gemv16(const Pack* p, int64_t nb, const ActQ8& xq, int64_t t, float* out) {
+  constexpr bool kQ4 = __is_same(Pack, Q4Pack);
   const __m256i ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(char(0x80));
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t c = 0; c < nb / 2; ++c, ++p) {
@@ -333,12 +325,7 @@ void matmul_rows_avx2_int8(int dtype, const uint8_t* w, size_t rb, int64_t cols,
       const uint8_t* row = w + o * rb;
       int64_t t = t0;
       for (; t + 4 <= t1; t += 4) row_tokens<4>(dtype, row, nb, xq, t, y + o, ldy);
-      switch (t1 - t) {
-        case 3: row_tokens<3>(dtype, row, nb, xq, t, y + o, ldy); break;
-        case 2: row_tokens<2>(dtype, row, nb, xq, t, y + o, ldy); break;
-        case 1: row_tokens<1>(dtype, row, nb, xq, t, y + o, ldy); break;
-        default: break;
-      }
+      for_token_tail<4>(int(t1 - t), [&]<int N>() { row_tokens<N>(dtype, row, nb, xq, t, y + o, ldy); });
     }
   }
 }
@@ -350,11 +337,11 @@ void matmul_packed_avx2_int8(int dtype, const void* packed, int64_t cols, const 
   switch (dtype) {
     case 3:
       packed_rows<Q8Pack>(packed, nb / 2, n_tok, y, ldy, r0, r1,
-                          [&](const Q8Pack* p, int t, float* out) { gemv16<false>(p, nb, xq, t, out); });
+                          [&](const Q8Pack* p, int t, float* out) { gemv16(p, nb, xq, t, out); });
       break;
     case 4:
       packed_rows<Q4Pack>(packed, nb / 2, n_tok, y, ldy, r0, r1,
-                          [&](const Q4Pack* p, int t, float* out) { gemv16<true>(p, nb, xq, t, out); });
+                          [&](const Q4Pack* p, int t, float* out) { gemv16(p, nb, xq, t, out); });
       break;
     case 5:
       packed_rows<Q4KPack>(packed, nsb, n_tok, y, ldy, r0, r1,

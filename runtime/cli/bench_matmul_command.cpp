@@ -4,8 +4,9 @@
 // One token (decode's matmul; or K tokens: batched decode, prefill) against one weight matrix per type, in the
 // rows as stored and in the packed layout the engine makes at load (MatView::packed), twice: a matrix of 2048
 // rows (in cache: the kernels' compute rate) and one of about M MiB (from memory, as decode reads it), beside the
-// machine's read bandwidth measured just before each. Prints one JSON object: weight GB/s (1e9 bytes of the stored matrix per second, medians of N) and,
-// from memory, the share of the measured bandwidth; with K > 1 also GFLOP/s (2 per weight and token).
+// machine's read bandwidth measured just before each. Prints one JSON object: weight GB/s (1e9 bytes of the stored
+// matrix per second, medians of N) and, from memory, the share of the measured bandwidth; with K > 1 also GFLOP/s
+// (2 per weight and token).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>

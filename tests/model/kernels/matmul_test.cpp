@@ -261,7 +261,6 @@ TEST(MatmulTest, PackedMatchesRowLayout) {
 namespace glm::kernels {
 namespace {
 
-// The int8 path equals an exact integer model of itself: dot of the quantized activations and weights.
 // The int8 paths' activations: ggml's q8_0 rounding (step amax / 127, half away from zero) and the sums the
 // kernels take, against a scalar model of them. Ties (x exactly k + 0.5 steps, both signs) and an all-zero
 // block included.
@@ -332,6 +331,7 @@ TEST(ActQuantTest, MatchesScalarRoundingAndSums) {
   }
 }
 
+// The int8 path equals an exact integer model of itself: dot of the quantized activations and weights.
 TEST(MatmulTest, Int8PathIsExactOnQuantizedActivations) {
   if (int(isa()) < int(Isa::avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   if (!has_vnni()) std::cerr << "[ info ] no AVX-512 VNNI on this CPU: only the AVX2 int8 kernels are checked\n";
